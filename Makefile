@@ -1,0 +1,43 @@
+# A thin front door over CMake. `make run` and `make test` do their own set-up.
+JOBS ?= $(shell nproc)
+CMAKE ?= cmake
+RELEASE_DIR := build/release
+TEST_DIR := build/asan
+
+.PHONY: all deps release run test build-test bench format clean
+
+all: release
+
+deps:
+	@bash deploy/install-deps.sh
+
+$(RELEASE_DIR)/CMakeCache.txt: | deps
+	$(CMAKE) -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG"
+
+release: deps $(RELEASE_DIR)/CMakeCache.txt
+	$(CMAKE) --build $(RELEASE_DIR) -j $(JOBS) --target mmsimd mmctl
+
+# Starts mmsimd in the foreground with the embedded default configuration.
+run: release
+	@echo "mmsimd: gRPC on 127.0.0.1:50051, metrics on http://127.0.0.1:9464/metrics"
+	@echo "talk to it with: $(RELEASE_DIR)/client/mmctl --help"
+	exec $(RELEASE_DIR)/server/mmsimd
+
+$(TEST_DIR)/CMakeCache.txt: | deps
+	$(CMAKE) -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+	  -DMMSIM_SANITIZE=address,undefined
+
+# Builds everything with ASan+UBSan and runs every test.
+test: deps $(TEST_DIR)/CMakeCache.txt
+	$(CMAKE) --build $(TEST_DIR) -j $(JOBS)
+	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+bench: deps $(RELEASE_DIR)/CMakeCache.txt
+	$(CMAKE) --build $(RELEASE_DIR) -j $(JOBS) --target mmsim_bench
+	$(RELEASE_DIR)/bench/mmsim_bench
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf build
