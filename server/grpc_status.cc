@@ -1,0 +1,34 @@
+#include "server/grpc_status.h"
+
+#include <cerrno>
+#include <optional>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "core/linux_error.h"
+
+namespace mmsim::server {
+
+grpc::Status ToGrpcStatus(const absl::Status& status,
+                          grpc::ServerContext* ctx) {
+  if (status.ok()) return grpc::Status::OK;
+  std::optional<int> err = LinuxErrno(status);
+  if (err.has_value() && ctx != nullptr) {
+    ctx->AddTrailingMetadata(kErrnoMetadataKey, absl::StrCat(*err));
+    ctx->AddTrailingMetadata(kErrnoNameMetadataKey, ErrnoName(*err));
+  }
+  absl::string_view message = status.message();
+  if (message.size() > kMaxMessageBytes) {
+    message = message.substr(0, kMaxMessageBytes);
+  }
+  // The Abseil and gRPC code enums have the same numbers by design.
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(message));
+}
+
+absl::Status MalformedRequest(absl::string_view what) {
+  return LinuxError(EINVAL, absl::StrCat("malformed request: ", what));
+}
+
+}  // namespace mmsim::server

@@ -1,0 +1,271 @@
+#include "server/mm_service_impl.h"
+
+#include <optional>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "core/linux_error.h"
+#include "core/vma.h"
+#include "server/grpc_status.h"
+#include "server/proto_convert.h"
+
+namespace mmsim::server {
+
+absl::StatusOr<std::shared_ptr<MmStruct>> MmServiceImpl::MmGet(int pid) const {
+  if (pid <= 0) return MalformedRequest("pid must be > 0");
+  return registry_->MmGet(pid);
+}
+
+grpc::Status MmServiceImpl::CreateProcess(grpc::ServerContext* ctx,
+                                          const v1::CreateProcessRequest* req,
+                                          v1::CreateProcessResponse* resp) {
+  absl::StatusOr<MmConfig> config =
+      MmConfigFromProto(registry_->default_config(), req->config());
+  if (!config.ok()) return ToGrpcStatus(config.status(), ctx);
+  absl::StatusOr<int> pid;
+  if (req->has_exec()) {
+    pid = registry_->CreateProcess(ExecImageFromProto(req->exec()), *config);
+  } else if (req->has_description()) {
+    absl::StatusOr<ProcessDescription> desc =
+        DescriptionFromProto(req->description(), *config, *registry_);
+    pid = desc.ok() ? registry_->CreateProcessFrom(*desc) : desc.status();
+  } else {
+    pid = MalformedRequest("one of exec or description is required");
+  }
+  if (pid.ok()) resp->set_pid(*pid);
+  return ToGrpcStatus(pid.status(), ctx);
+}
+
+grpc::Status MmServiceImpl::RemoveProcess(grpc::ServerContext* ctx,
+                                          const v1::RemoveProcessRequest* req,
+                                          v1::RemoveProcessResponse* /*resp*/) {
+  if (req->pid() <= 0) {
+    return ToGrpcStatus(MalformedRequest("pid must be > 0"), ctx);
+  }
+  return ToGrpcStatus(registry_->RemoveProcess(req->pid()), ctx);
+}
+
+grpc::Status MmServiceImpl::ListProcesses(
+    grpc::ServerContext* /*ctx*/, const v1::ListProcessesRequest* /*req*/,
+    v1::ListProcessesResponse* resp) {
+  for (int pid : registry_->Pids()) {
+    absl::StatusOr<std::shared_ptr<MmStruct>> mm = registry_->MmGet(pid);
+    if (!mm.ok()) continue;  // removed since Pids() was read
+    MmCounters counters = (*mm)->Counters();
+    v1::ProcessSummary* p = resp->add_processes();
+    p->set_pid(pid);
+    p->set_map_count(counters.map_count);
+    p->set_total_vm(counters.total_vm);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MmServiceImpl::SetRlimit(grpc::ServerContext* ctx,
+                                      const v1::SetRlimitRequest* req,
+                                      v1::SetRlimitResponse* resp) {
+  absl::StatusOr<RlimitResource> resource =
+      RlimitResourceFromProto(req->resource());
+  if (!resource.ok()) return ToGrpcStatus(resource.status(), ctx);
+  if (!req->has_limit()) {
+    return ToGrpcStatus(MalformedRequest("limit is required"), ctx);
+  }
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  // Differs from Linux: the old value is read before, not atomically with,
+  // the update (core has no exchange call yet).
+  Rlimit old = RlimitOf((*mm)->config().rlimits, *resource);
+  absl::Status status = (*mm)->SetRlimit(
+      *resource, Rlimit{req->limit().cur(), req->limit().max()});
+  if (status.ok()) {
+    resp->mutable_old_limit()->set_cur(old.cur);
+    resp->mutable_old_limit()->set_max(old.max);
+  }
+  return ToGrpcStatus(status, ctx);
+}
+
+grpc::Status MmServiceImpl::CreateFile(grpc::ServerContext* ctx,
+                                       const v1::CreateFileRequest* req,
+                                       v1::CreateFileResponse* resp) {
+  absl::StatusOr<std::shared_ptr<const SimFile>> file = registry_->CreateFile(
+      req->name(), req->size(), req->has_mode() ? req->mode() : 0644);
+  if (!file.ok()) return ToGrpcStatus(file.status(), ctx);
+  FileToProto(**file, resp->mutable_file());
+  return grpc::Status::OK;
+}
+
+grpc::Status MmServiceImpl::ListFiles(grpc::ServerContext* /*ctx*/,
+                                      const v1::ListFilesRequest* /*req*/,
+                                      v1::ListFilesResponse* resp) {
+  for (const std::shared_ptr<const SimFile>& file : registry_->Files()) {
+    FileToProto(*file, resp->add_files());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MmServiceImpl::Mmap(grpc::ServerContext* ctx,
+                                 const v1::MmapRequest* req,
+                                 v1::MmapResponse* resp) {
+  absl::StatusOr<MmapArgs> args = MmapArgsFromProto(*req, *registry_);
+  if (!args.ok()) return ToGrpcStatus(args.status(), ctx);
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  absl::StatusOr<uint64_t> addr = (*mm)->DoMmap(*args);
+  if (addr.ok()) resp->set_addr(*addr);
+  return ToGrpcStatus(addr.status(), ctx);
+}
+
+grpc::Status MmServiceImpl::Munmap(grpc::ServerContext* ctx,
+                                   const v1::MunmapRequest* req,
+                                   v1::MunmapResponse* /*resp*/) {
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  return ToGrpcStatus((*mm)->DoMunmap(req->addr(), req->len()), ctx);
+}
+
+grpc::Status MmServiceImpl::Mprotect(grpc::ServerContext* ctx,
+                                     const v1::MprotectRequest* req,
+                                     v1::MprotectResponse* /*resp*/) {
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  return ToGrpcStatus((*mm)->Mprotect(req->addr(), req->len(), req->prot()),
+                      ctx);
+}
+
+grpc::Status MmServiceImpl::Mremap(grpc::ServerContext* ctx,
+                                   const v1::MremapRequest* req,
+                                   v1::MremapResponse* resp) {
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  absl::StatusOr<uint64_t> addr =
+      (*mm)->Mremap(req->old_addr(), req->old_len(), req->new_len(),
+                    req->flags(), req->new_addr());
+  if (addr.ok()) resp->set_addr(*addr);
+  return ToGrpcStatus(addr.status(), ctx);
+}
+
+grpc::Status MmServiceImpl::Brk(grpc::ServerContext* ctx,
+                                const v1::BrkRequest* req,
+                                v1::BrkResponse* resp) {
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  // brk(2) does not fail: it returns the old break when it cannot move.
+  resp->set_brk((*mm)->Brk(req->brk()));
+  return grpc::Status::OK;
+}
+
+grpc::Status MmServiceImpl::Mlock(grpc::ServerContext* ctx,
+                                  const v1::MlockRequest* req,
+                                  v1::MlockResponse* /*resp*/) {
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  return ToGrpcStatus((*mm)->Mlock(req->addr(), req->len(), req->flags()), ctx);
+}
+
+grpc::Status MmServiceImpl::Munlock(grpc::ServerContext* ctx,
+                                    const v1::MunlockRequest* req,
+                                    v1::MunlockResponse* /*resp*/) {
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  return ToGrpcStatus((*mm)->Munlock(req->addr(), req->len()), ctx);
+}
+
+grpc::Status MmServiceImpl::Mlockall(grpc::ServerContext* ctx,
+                                     const v1::MlockallRequest* req,
+                                     v1::MlockallResponse* /*resp*/) {
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  return ToGrpcStatus((*mm)->Mlockall(req->flags()), ctx);
+}
+
+grpc::Status MmServiceImpl::Munlockall(grpc::ServerContext* ctx,
+                                       const v1::MunlockallRequest* req,
+                                       v1::MunlockallResponse* /*resp*/) {
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  return ToGrpcStatus((*mm)->Munlockall(), ctx);
+}
+
+grpc::Status MmServiceImpl::Madvise(grpc::ServerContext* ctx,
+                                    const v1::MadviseRequest* req,
+                                    v1::MadviseResponse* /*resp*/) {
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  return ToGrpcStatus((*mm)->Madvise(req->addr(), req->len(), req->advice()),
+                      ctx);
+}
+
+grpc::Status MmServiceImpl::FindVma(grpc::ServerContext* ctx,
+                                    const v1::FindVmaRequest* req,
+                                    v1::FindVmaResponse* resp) {
+  if (!v1::FindMode_IsValid(req->mode())) {
+    return ToGrpcStatus(MalformedRequest("unknown mode"), ctx);
+  }
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  std::optional<Vma> vma;
+  std::optional<Vma> prev;
+  switch (req->mode()) {
+    case v1::FIND_VMA_PREV:
+      std::tie(vma, prev) = (*mm)->FindVmaPrev(req->addr());
+      break;
+    case v1::VMA_LOOKUP:
+      vma = (*mm)->VmaLookup(req->addr());
+      break;
+    case v1::FIND_INTERSECTION:
+      vma = (*mm)->FindVmaIntersection(req->addr(), req->end());
+      break;
+    default:
+      vma = (*mm)->FindVma(req->addr());
+  }
+  if (vma.has_value()) VmaToProto(*vma, resp->mutable_vma());
+  if (prev.has_value()) VmaToProto(*prev, resp->mutable_prev());
+  return grpc::Status::OK;
+}
+
+grpc::Status MmServiceImpl::GetUnmappedArea(
+    grpc::ServerContext* ctx, const v1::GetUnmappedAreaRequest* req,
+    v1::GetUnmappedAreaResponse* resp) {
+  std::shared_ptr<const SimFile> file;
+  if (!req->file().empty()) {
+    absl::StatusOr<std::shared_ptr<const SimFile>> f =
+        registry_->LookupFile(req->file());
+    if (!f.ok()) return ToGrpcStatus(f.status(), ctx);
+    file = *std::move(f);
+  }
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  absl::StatusOr<uint64_t> addr = (*mm)->GetUnmappedArea(
+      file.get(), req->addr(), req->len(), req->pgoff(), req->flags());
+  if (addr.ok()) resp->set_addr(*addr);
+  return ToGrpcStatus(addr.status(), ctx);
+}
+
+grpc::Status MmServiceImpl::GetMm(grpc::ServerContext* ctx,
+                                  const v1::GetMmRequest* req,
+                                  v1::GetMmResponse* resp) {
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  MmToProto(req->pid(), (*mm)->Counters(), (*mm)->config(), resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status MmServiceImpl::ListVmas(grpc::ServerContext* ctx,
+                                     const v1::ListVmasRequest* req,
+                                     v1::ListVmasResponse* resp) {
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  for (const Vma& vma : (*mm)->Vmas()) VmaToProto(vma, resp->add_vmas());
+  return grpc::Status::OK;
+}
+
+grpc::Status MmServiceImpl::GetMaps(grpc::ServerContext* ctx,
+                                    const v1::GetMapsRequest* req,
+                                    v1::GetMapsResponse* resp) {
+  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  resp->set_text((*mm)->ProcMaps());
+  return grpc::Status::OK;
+}
+
+}  // namespace mmsim::server

@@ -1,0 +1,87 @@
+// The mmsim.v1.MemoryManager service: a thin adapter from proto messages to
+// core calls (validate, call one core function, convert the result).
+#ifndef MMSIM_SERVER_MM_SERVICE_IMPL_H_
+#define MMSIM_SERVER_MM_SERVICE_IMPL_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "core/mm_registry.h"
+#include "core/mm_struct.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/status.h"
+#include "mmsim/v1/mmsim.grpc.pb.h"
+
+namespace mmsim::server {
+
+// Thread-safe: handlers run on gRPC's thread pool and rely on core's locks.
+// Does not own `registry`, which must outlive the service.
+class MmServiceImpl final : public v1::MemoryManager::Service {
+ public:
+  explicit MmServiceImpl(MmRegistry* registry) : registry_(registry) {}
+
+  grpc::Status CreateProcess(grpc::ServerContext* ctx,
+                             const v1::CreateProcessRequest* req,
+                             v1::CreateProcessResponse* resp) override;
+  grpc::Status RemoveProcess(grpc::ServerContext* ctx,
+                             const v1::RemoveProcessRequest* req,
+                             v1::RemoveProcessResponse* resp) override;
+  grpc::Status ListProcesses(grpc::ServerContext* ctx,
+                             const v1::ListProcessesRequest* req,
+                             v1::ListProcessesResponse* resp) override;
+  grpc::Status SetRlimit(grpc::ServerContext* ctx,
+                         const v1::SetRlimitRequest* req,
+                         v1::SetRlimitResponse* resp) override;
+  grpc::Status CreateFile(grpc::ServerContext* ctx,
+                          const v1::CreateFileRequest* req,
+                          v1::CreateFileResponse* resp) override;
+  grpc::Status ListFiles(grpc::ServerContext* ctx,
+                         const v1::ListFilesRequest* req,
+                         v1::ListFilesResponse* resp) override;
+  grpc::Status Mmap(grpc::ServerContext* ctx, const v1::MmapRequest* req,
+                    v1::MmapResponse* resp) override;
+  grpc::Status Munmap(grpc::ServerContext* ctx, const v1::MunmapRequest* req,
+                      v1::MunmapResponse* resp) override;
+  grpc::Status Mprotect(grpc::ServerContext* ctx,
+                        const v1::MprotectRequest* req,
+                        v1::MprotectResponse* resp) override;
+  grpc::Status Mremap(grpc::ServerContext* ctx, const v1::MremapRequest* req,
+                      v1::MremapResponse* resp) override;
+  grpc::Status Brk(grpc::ServerContext* ctx, const v1::BrkRequest* req,
+                   v1::BrkResponse* resp) override;
+  grpc::Status Mlock(grpc::ServerContext* ctx, const v1::MlockRequest* req,
+                     v1::MlockResponse* resp) override;
+  grpc::Status Munlock(grpc::ServerContext* ctx, const v1::MunlockRequest* req,
+                       v1::MunlockResponse* resp) override;
+  grpc::Status Mlockall(grpc::ServerContext* ctx,
+                        const v1::MlockallRequest* req,
+                        v1::MlockallResponse* resp) override;
+  grpc::Status Munlockall(grpc::ServerContext* ctx,
+                          const v1::MunlockallRequest* req,
+                          v1::MunlockallResponse* resp) override;
+  grpc::Status Madvise(grpc::ServerContext* ctx, const v1::MadviseRequest* req,
+                       v1::MadviseResponse* resp) override;
+  grpc::Status FindVma(grpc::ServerContext* ctx, const v1::FindVmaRequest* req,
+                       v1::FindVmaResponse* resp) override;
+  grpc::Status GetUnmappedArea(grpc::ServerContext* ctx,
+                               const v1::GetUnmappedAreaRequest* req,
+                               v1::GetUnmappedAreaResponse* resp) override;
+  grpc::Status GetMm(grpc::ServerContext* ctx, const v1::GetMmRequest* req,
+                     v1::GetMmResponse* resp) override;
+  grpc::Status ListVmas(grpc::ServerContext* ctx,
+                        const v1::ListVmasRequest* req,
+                        v1::ListVmasResponse* resp) override;
+  grpc::Status GetMaps(grpc::ServerContext* ctx, const v1::GetMapsRequest* req,
+                       v1::GetMapsResponse* resp) override;
+
+ private:
+  // Pins the mm of `pid`. Errors: EINVAL for pid <= 0 (a missing field),
+  // ESRCH.
+  absl::StatusOr<std::shared_ptr<MmStruct>> MmGet(int pid) const;
+
+  MmRegistry* const registry_;
+};
+
+}  // namespace mmsim::server
+
+#endif  // MMSIM_SERVER_MM_SERVICE_IMPL_H_

@@ -1,0 +1,285 @@
+#include "server/proto_convert.h"
+
+#include <cerrno>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/limits.h"
+#include "core/linux_error.h"
+#include "core/status_macros.h"
+#include "server/grpc_status.h"
+
+namespace mmsim::server {
+namespace {
+
+void LayoutToProto(const MmLayout& layout, v1::Layout* out) {
+  out->set_start_code(layout.start_code);
+  out->set_end_code(layout.end_code);
+  out->set_start_data(layout.start_data);
+  out->set_end_data(layout.end_data);
+  out->set_start_brk(layout.start_brk);
+  out->set_brk(layout.brk);
+  out->set_start_stack(layout.start_stack);
+  out->set_arg_start(layout.arg_start);
+  out->set_arg_end(layout.arg_end);
+  out->set_env_start(layout.env_start);
+  out->set_env_end(layout.env_end);
+}
+
+MmLayout LayoutFromProto(const v1::Layout& layout) {
+  MmLayout out;
+  out.start_code = layout.start_code();
+  out.end_code = layout.end_code();
+  out.start_data = layout.start_data();
+  out.end_data = layout.end_data();
+  out.start_brk = layout.start_brk();
+  out.brk = layout.brk();
+  out.start_stack = layout.start_stack();
+  out.arg_start = layout.arg_start();
+  out.arg_end = layout.arg_end();
+  out.env_start = layout.env_start();
+  out.env_end = layout.env_end();
+  return out;
+}
+
+void RlimitToProto(const Rlimit& limit, v1::Rlimit* out) {
+  out->set_cur(limit.cur);
+  out->set_max(limit.max);
+}
+
+// Overrides `limit` with `proto` when set. Errors: EINVAL if cur > max
+// (what prlimit(2) says).
+absl::Status MergeRlimit(bool has, const v1::Rlimit& proto, Rlimit* limit) {
+  if (!has) return absl::OkStatus();
+  if (proto.cur() > proto.max()) {
+    return LinuxError(EINVAL, "rlimit cur > max");
+  }
+  limit->cur = proto.cur();
+  limit->max = proto.max();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Vma> RegionFromProto(const v1::RegionSpec& region,
+                                    const MmRegistry& registry) {
+  Vma vma;
+  vma.vm_start = region.start();
+  vma.vm_end = region.end();
+  ASSIGN_OR_RETURN(uint64_t flags, VmFlagsFromPerms(region.perms()));
+  vma.vm_flags = flags | region.extra_vm_flags();
+  if (!region.file_name().empty()) {
+    ASSIGN_OR_RETURN(vma.vm_file, registry.LookupFile(region.file_name()));
+    vma.vm_ops = &kFileVmOps;
+    vma.vm_pgoff = region.has_pgoff() ? region.pgoff() : 0;
+  } else if (!region.special_name().empty()) {
+    // Linux: _install_special_mapping() adds VM_DONTEXPAND.
+    vma.vm_ops = &kSpecialVmOps;
+    vma.special_name = region.special_name();
+    vma.vm_flags |= kVmDontexpand;
+    vma.vm_pgoff = region.has_pgoff() ? region.pgoff() : 0;
+  } else if ((vma.vm_flags & kVmShared) != 0 && vma.vm_end > vma.vm_start) {
+    // A shared anonymous region is shmem on a /dev/zero inode in Linux.
+    vma.vm_file = NewShmemFile(vma.vm_end - vma.vm_start);
+    vma.vm_ops = &kShmemVmOps;
+    vma.vm_pgoff = region.has_pgoff() ? region.pgoff() : 0;
+  } else {
+    vma.vm_pgoff =
+        region.has_pgoff() ? region.pgoff() : vma.vm_start >> kPageShift;
+  }
+  return vma;
+}
+
+}  // namespace
+
+void VmaToProto(const Vma& vma, v1::VmaInfo* out) {
+  out->set_start(vma.vm_start);
+  out->set_end(vma.vm_end);
+  out->set_vm_flags(vma.vm_flags);
+  out->set_perms(VmaPermString(vma.vm_flags));
+  out->set_pgoff(vma.vm_pgoff);
+  if (vma.vm_file != nullptr) {
+    out->set_file_name(vma.vm_file->name);
+    out->set_inode(vma.vm_file->ino);
+    out->set_dev_major(vma.vm_file->dev_major);
+    out->set_dev_minor(vma.vm_file->dev_minor);
+  }
+  out->set_anon_vma(vma.anon_vma);
+  out->set_special_name(vma.special_name);
+  out->set_page_prot(vma.vm_page_prot());
+}
+
+void FileToProto(const SimFile& file, v1::FileInfo* out) {
+  out->set_name(file.name);
+  out->set_size(file.size);
+  out->set_mode(file.mode);
+  out->set_inode(file.ino);
+  out->set_dev_major(file.dev_major);
+  out->set_dev_minor(file.dev_minor);
+}
+
+void RlimitsToProto(const Rlimits& rlimits, v1::Rlimits* out) {
+  RlimitToProto(rlimits.as, out->mutable_as());
+  RlimitToProto(rlimits.data, out->mutable_data());
+  RlimitToProto(rlimits.stack, out->mutable_stack());
+  RlimitToProto(rlimits.memlock, out->mutable_memlock());
+}
+
+void MmToProto(int pid, const MmCounters& counters, const MmConfig& config,
+               v1::GetMmResponse* out) {
+  out->set_pid(pid);
+  out->set_map_count(counters.map_count);
+  out->set_total_vm(counters.total_vm);
+  out->set_locked_vm(counters.locked_vm);
+  out->set_data_vm(counters.data_vm);
+  out->set_exec_vm(counters.exec_vm);
+  out->set_stack_vm(counters.stack_vm);
+  out->set_hiwater_vm(counters.hiwater_vm);
+  out->set_def_flags(counters.def_flags);
+  LayoutToProto(counters.layout, out->mutable_layout());
+  out->set_mmap_base(counters.mmap_base);
+  out->set_mm_users(counters.mm_users);
+  out->set_mm_count(counters.mm_count);
+  RlimitsToProto(config.rlimits, out->mutable_rlimits());
+  out->set_max_map_count(config.max_map_count);
+  out->set_mmap_min_addr(config.mmap_min_addr);
+}
+
+absl::StatusOr<MmConfig> MmConfigFromProto(const MmConfig& defaults,
+                                           const v1::MmConfig& config) {
+  MmConfig out = defaults;
+  if (config.has_mmap_base()) out.mmap_base = config.mmap_base();
+  if (config.has_mmap_min_addr()) out.mmap_min_addr = config.mmap_min_addr();
+  if (config.has_max_map_count()) {
+    if (config.max_map_count() <= 0) {
+      return MalformedRequest("config.max_map_count must be > 0");
+    }
+    out.max_map_count = config.max_map_count();
+  }
+  out.cap_ipc_lock = config.cap_ipc_lock();
+  const v1::Rlimits& r = config.rlimits();
+  RETURN_IF_ERROR(MergeRlimit(r.has_as(), r.as(), &out.rlimits.as));
+  RETURN_IF_ERROR(MergeRlimit(r.has_data(), r.data(), &out.rlimits.data));
+  RETURN_IF_ERROR(MergeRlimit(r.has_stack(), r.stack(), &out.rlimits.stack));
+  RETURN_IF_ERROR(
+      MergeRlimit(r.has_memlock(), r.memlock(), &out.rlimits.memlock));
+  return out;
+}
+
+ExecImage ExecImageFromProto(const v1::ExecImage& image) {
+  ExecImage out;
+  if (image.has_exe_name()) out.exe_name = image.exe_name();
+  if (image.has_code_bytes()) out.code_bytes = image.code_bytes();
+  if (image.has_data_bytes()) out.data_bytes = image.data_bytes();
+  if (image.has_bss_bytes()) out.bss_bytes = image.bss_bytes();
+  if (image.has_heap_bytes()) out.heap_bytes = image.heap_bytes();
+  if (image.has_stack_bytes()) out.stack_bytes = image.stack_bytes();
+  if (image.has_arg_bytes()) out.arg_bytes = image.arg_bytes();
+  if (image.has_env_bytes()) out.env_bytes = image.env_bytes();
+  return out;
+}
+
+absl::StatusOr<ProcessDescription> DescriptionFromProto(
+    const v1::ProcessDescription& desc, const MmConfig& config,
+    const MmRegistry& registry) {
+  ProcessDescription out;
+  out.config = config;
+  out.layout = LayoutFromProto(desc.layout());
+  out.vmas.reserve(desc.regions_size());
+  for (const v1::RegionSpec& region : desc.regions()) {
+    ASSIGN_OR_RETURN(Vma vma, RegionFromProto(region, registry));
+    out.vmas.push_back(std::move(vma));
+  }
+  return out;
+}
+
+absl::StatusOr<uint64_t> VmFlagsFromPerms(absl::string_view perms) {
+  if (perms.size() != 3 && perms.size() != 4) {
+    return MalformedRequest(
+        absl::StrCat("perms \"", perms, "\" is not like \"rw-p\""));
+  }
+  // Linux sets every VM_MAY* bit on mappings that could later gain them.
+  uint64_t flags = kVmMayread | kVmMaywrite | kVmMayexec;
+  const char want[] = {'r', 'w', 'x'};
+  const uint64_t bit[] = {kVmRead, kVmWrite, kVmExec};
+  for (int i = 0; i < 3; ++i) {
+    if (perms[i] == want[i]) {
+      flags |= bit[i];
+    } else if (perms[i] != '-') {
+      return MalformedRequest(absl::StrCat("bad perms \"", perms, "\""));
+    }
+  }
+  if (perms.size() == 4) {
+    if (perms[3] == 's') {
+      flags |= kVmShared | kVmMayshare;
+    } else if (perms[3] != 'p') {
+      return MalformedRequest(absl::StrCat("bad perms \"", perms, "\""));
+    }
+  }
+  return flags;
+}
+
+absl::StatusOr<MmapArgs> MmapArgsFromProto(const v1::MmapRequest& req,
+                                           const MmRegistry& registry) {
+  MmapArgs args;
+  args.addr = req.addr();
+  args.len = req.len();
+  args.prot = req.prot();
+  args.flags = req.flags();
+  args.offset = req.offset();
+  bool read = true;
+  bool write = false;
+  switch (req.open_mode()) {
+    case v1::OPEN_MODE_UNSPECIFIED:
+    case v1::OPEN_MODE_READ:
+      break;
+    case v1::OPEN_MODE_WRITE:
+      read = false;
+      write = true;
+      break;
+    case v1::OPEN_MODE_READ_WRITE:
+      write = true;
+      break;
+    default:
+      return MalformedRequest("unknown open_mode");
+  }
+  // Linux ignores the descriptor of a MAP_ANONYMOUS mapping; without
+  // MAP_ANONYMOUS and without a file, core answers EBADF as mmap(2) would.
+  if ((args.flags & kMapAnonymous) != 0 || req.file().empty()) return args;
+  ASSIGN_OR_RETURN(args.file, registry.LookupFile(req.file()));
+  ASSIGN_OR_RETURN(args.file_mode,
+                   MmRegistry::OpenMode(*args.file, read, write));
+  return args;
+}
+
+absl::StatusOr<RlimitResource> RlimitResourceFromProto(
+    v1::RlimitResource resource) {
+  switch (resource) {
+    case v1::RLIMIT_RESOURCE_AS:
+      return RlimitResource::kAs;
+    case v1::RLIMIT_RESOURCE_DATA:
+      return RlimitResource::kData;
+    case v1::RLIMIT_RESOURCE_STACK:
+      return RlimitResource::kStack;
+    case v1::RLIMIT_RESOURCE_MEMLOCK:
+      return RlimitResource::kMemlock;
+    default:
+      return MalformedRequest("resource is unset or unknown");
+  }
+}
+
+Rlimit RlimitOf(const Rlimits& rlimits, RlimitResource resource) {
+  switch (resource) {
+    case RlimitResource::kAs:
+      return rlimits.as;
+    case RlimitResource::kData:
+      return rlimits.data;
+    case RlimitResource::kStack:
+      return rlimits.stack;
+    case RlimitResource::kMemlock:
+      return rlimits.memlock;
+  }
+  return Rlimit();
+}
+
+}  // namespace mmsim::server
