@@ -41,6 +41,7 @@ inline constexpr int kProtGrowsup = 0x02000000;
 inline constexpr int kMapShared = 0x01;
 inline constexpr int kMapPrivate = 0x02;
 inline constexpr int kMapSharedValidate = 0x03;
+inline constexpr int kMapDroppable = 0x08;
 inline constexpr int kMapType = 0x0f;
 inline constexpr int kMapFixed = 0x10;
 inline constexpr int kMapAnonymous = 0x20;

@@ -18,7 +18,7 @@
 //   3. map_count_ equals the number of regions.
 //   4. total_vm_, locked_vm_, data_vm_, exec_vm_, stack_vm_ equal the sums
 //      over the regions, classified as Linux's vm_stat_account().
-//   5. mmap_cache_, when set, names the vm_end of an existing region.
+//   5. mmap_cache_, when set, points at a region of vmas_.
 //   6. Every region lies in [0, kTaskSize).
 #ifndef MMSIM_CORE_MM_STRUCT_H_
 #define MMSIM_CORE_MM_STRUCT_H_
@@ -70,6 +70,9 @@ struct MmConfig {
   // Linux >= 6.7: anonymous mappings whose length is a multiple of 2 MiB
   // and that have no hint are placed 2 MiB aligned (CONFIG_THP).
   bool thp_align_anon = true;
+  // Regular files whose filesystem aligns large mappings to 2 MiB (ext4,
+  // xfs: thp_get_unmapped_area()).
+  bool thp_align_file = true;
 };
 
 // The layout fields of mm_struct (bytes).
@@ -229,6 +232,13 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
                                                       uint64_t len,
                                                       int flags) const
       ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_);
+  absl::StatusOr<uint64_t> ArchGetUnmappedAreaBottomup(uint64_t addr,
+                                                       uint64_t len,
+                                                       int flags) const
+      ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_);
+  absl::StatusOr<uint64_t> ThpGetUnmappedArea(uint64_t addr, uint64_t len,
+                                              uint64_t off, int flags) const
+      ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_);
   std::optional<uint64_t> UnmappedAreaTopdown(uint64_t len, uint64_t low,
                                               uint64_t high) const
       ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_);
@@ -275,12 +285,18 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
   absl::Status ApplyVmaLockFlagsLocked(uint64_t start, uint64_t end,
                                        uint64_t flags)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
+  void ApplyMlockallFlagsLocked(int flags)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   absl::Status MlockFixupLocked(uint64_t start, uint64_t end,
                                 uint64_t newflags)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   // Simulates populating [start, end) (MAP_POPULATE, mlock): private
   // writable anonymous regions get an anon_vma as a write fault would.
-  void PopulateLocked(uint64_t start, uint64_t end)
+  // Returns false where Linux's get_user_pages would fail (PROT_NONE, a
+  // file page past EOF); callers that ignore errors ignore it.
+  bool PopulateLocked(uint64_t start, uint64_t end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
+  absl::Status MadviseVmaLocked(uint64_t start, uint64_t end, int advice)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   // Linux: anon_vma_prepare(): reuses a compatible neighbour's anon_vma.
   void AnonVmaPrepareLocked(Vma* vma) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
@@ -300,8 +316,10 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
 
   mutable RwSemaphore mmap_sem_;
   VmaMap vmas_ ABSL_GUARDED_BY(mmap_sem_);
-  // vm_end of the last region FindVma returned (Linux 2.4 mmap_cache).
-  mutable std::atomic<uint64_t> mmap_cache_{0};
+  // The last region FindVma returned (Linux 2.4 mmap_cache). Readers set it
+  // under mmap_sem_ held shared; every change of vmas_ clears it under
+  // mmap_sem_ held exclusive, so a cached pointer is never stale.
+  mutable std::atomic<const Vma*> mmap_cache_{nullptr};
   int map_count_ ABSL_GUARDED_BY(mmap_sem_) = 0;
   uint64_t total_vm_ ABSL_GUARDED_BY(mmap_sem_) = 0;
   uint64_t locked_vm_ ABSL_GUARDED_BY(mmap_sem_) = 0;

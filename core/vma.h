@@ -41,6 +41,8 @@ inline constexpr uint64_t kVmMixedmap = 0x10000000;
 inline constexpr uint64_t kVmHugepage = 0x20000000;
 inline constexpr uint64_t kVmNohugepage = 0x40000000;
 inline constexpr uint64_t kVmMergeable = 0x80000000;
+// Linux >= 6.11 VM_DROPPABLE (a high flag bit; its value is not visible).
+inline constexpr uint64_t kVmDroppable = uint64_t{1} << 40;
 
 inline constexpr uint64_t kVmAccessFlags = kVmRead | kVmWrite | kVmExec;
 inline constexpr uint64_t kVmLockedMask = kVmLocked | kVmLockonfault;

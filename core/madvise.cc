@@ -1,0 +1,210 @@
+// madvise(2). Linux: mm/madvise.c do_madvise(), madvise_walk_vmas(),
+// madvise_vma_behavior().
+#include <cerrno>
+
+#include "core/linux_error.h"
+#include "core/mm_struct.h"
+
+namespace mmsim {
+namespace {
+
+constexpr int kMadvPopulateRead = 22;
+constexpr int kMadvPopulateWrite = 23;
+constexpr int kMadvDontneedLocked = 24;
+constexpr int kMadvCollapse = 25;
+constexpr int kMadvHwpoison = 100;
+constexpr int kMadvSoftOffline = 101;
+constexpr int kMadvGuardInstall = 102;
+constexpr int kMadvGuardRemove = 103;
+
+// Linux: madvise_behavior_valid() on an x86-64 kernel with KSM, THP, SWAP
+// and MEMORY_FAILURE.
+bool BehaviorValid(int advice) {
+  switch (advice) {
+    case kMadvDofork:
+    case kMadvDontfork:
+    case kMadvNormal:
+    case kMadvSequential:
+    case kMadvRandom:
+    case kMadvRemove:
+    case kMadvWillneed:
+    case kMadvDontneed:
+    case kMadvDontneedLocked:
+    case kMadvFree:
+    case kMadvCold:
+    case kMadvPageout:
+    case kMadvPopulateRead:
+    case kMadvPopulateWrite:
+    case kMadvMergeable:
+    case kMadvUnmergeable:
+    case kMadvHugepage:
+    case kMadvNohugepage:
+    case kMadvCollapse:
+    case kMadvDontdump:
+    case kMadvDodump:
+    case kMadvWipeonfork:
+    case kMadvKeeponfork:
+    case kMadvGuardInstall:
+    case kMadvGuardRemove:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+absl::Status MmStruct::Madvise(uint64_t start, uint64_t len_in, int advice) {
+  if (!BehaviorValid(advice)) {
+    // Differs from Linux: MADV_HWPOISON / MADV_SOFT_OFFLINE need
+    // CAP_SYS_ADMIN and real pages; mmsim rejects them as unknown.
+    return LinuxError(EINVAL, "unknown advice");
+  }
+  if (!PageAligned(start)) return LinuxError(EINVAL, "unaligned start");
+  const uint64_t len = PageAlign(len_in);
+  if (len_in != 0 && len == 0) return LinuxError(EINVAL, "length overflows");
+  const uint64_t end = start + len;
+  if (end < start) return LinuxError(EINVAL, "range wraps");
+  if (end == start) return absl::OkStatus();
+
+  WriteLock lock(&mmap_sem_);
+  // Linux: madvise_walk_vmas(): apply to each mapped piece; a hole makes
+  // the result ENOMEM but does not stop the walk.
+  absl::Status unmapped_error;
+  uint64_t addr = start;
+  absl::Status result;
+  while (true) {
+    const Vma* vma = FindVmaLocked(addr);
+    if (vma == nullptr) {
+      result = LinuxError(ENOMEM, "range has unmapped pages");
+      break;
+    }
+    if (addr < vma->vm_start) {
+      unmapped_error = LinuxError(ENOMEM, "range has unmapped pages");
+      addr = vma->vm_start;
+      if (addr >= end) break;
+    }
+    const uint64_t tmp = std::min(vma->vm_end, end);
+    absl::Status status = MadviseVmaLocked(addr, tmp, advice);
+    if (!status.ok()) {
+      result = status;
+      break;
+    }
+    addr = tmp;
+    if (addr >= end) break;
+  }
+  if (result.ok()) result = unmapped_error;
+  ValidateIfDebugLocked();
+  return result;
+}
+
+absl::Status MmStruct::MadviseVmaLocked(uint64_t start, uint64_t end,
+                                        int advice) {
+  mmap_sem_.AssertHeld();
+  const Vma& vma = *FindVmaLocked(start);
+  const uint64_t flags = vma.vm_flags;
+  uint64_t new_flags = flags;
+  switch (advice) {
+    case kMadvRemove:
+      if (flags & kVmLocked) return LinuxError(EINVAL, "MADV_REMOVE on locked");
+      if (vma.vm_file == nullptr) {
+        return LinuxError(EINVAL, "MADV_REMOVE on anonymous memory");
+      }
+      if ((flags & (kVmShared | kVmMaywrite)) != (kVmShared | kVmMaywrite)) {
+        return LinuxError(EACCES, "MADV_REMOVE needs a shared writable map");
+      }
+      return absl::OkStatus();
+    case kMadvWillneed:
+      return absl::OkStatus();  // readahead / swapin: no change to regions
+    case kMadvCold:
+    case kMadvPageout:
+      if (flags & (kVmLocked | kVmPfnmap | kVmHugetlb)) {
+        return LinuxError(EINVAL, "locked or special region");
+      }
+      return absl::OkStatus();
+    case kMadvFree:
+    case kMadvDontneed:
+    case kMadvDontneedLocked: {
+      uint64_t forbidden = kVmPfnmap;
+      if (advice != kMadvDontneedLocked) forbidden |= kVmLocked;
+      if (flags & forbidden) {
+        return LinuxError(EINVAL, "locked or special region");
+      }
+      if (advice == kMadvFree && !vma.IsAnonymous()) {
+        return LinuxError(EINVAL, "MADV_FREE on non-anonymous memory");
+      }
+      return absl::OkStatus();  // zapping pages arrives with paging
+    }
+    case kMadvPopulateRead:
+    case kMadvPopulateWrite:
+      PopulateLocked(start, end);
+      return absl::OkStatus();
+    case kMadvCollapse:
+    case kMadvGuardInstall:
+    case kMadvGuardRemove:
+      return absl::OkStatus();
+    case kMadvNormal:
+      new_flags &= ~(kVmRandRead | kVmSeqRead);
+      break;
+    case kMadvSequential:
+      new_flags = (new_flags & ~kVmRandRead) | kVmSeqRead;
+      break;
+    case kMadvRandom:
+      new_flags = (new_flags & ~kVmSeqRead) | kVmRandRead;
+      break;
+    case kMadvDontfork:
+      new_flags |= kVmDontcopy;
+      break;
+    case kMadvDofork:
+      if (flags & kVmIo) return LinuxError(EINVAL, "MADV_DOFORK on VM_IO");
+      new_flags &= ~kVmDontcopy;
+      break;
+    case kMadvWipeonfork:
+      if (vma.vm_file != nullptr || (flags & kVmShared)) {
+        return LinuxError(EINVAL, "MADV_WIPEONFORK on non-anonymous memory");
+      }
+      new_flags |= kVmWipeonfork;
+      break;
+    case kMadvKeeponfork:
+      if (flags & kVmDroppable) return LinuxError(EINVAL, "droppable region");
+      new_flags &= ~kVmWipeonfork;
+      break;
+    case kMadvDontdump:
+      new_flags |= kVmDontdump;
+      break;
+    case kMadvDodump:
+      if ((new_flags & kVmSpecial) || (flags & kVmDroppable)) {
+        return LinuxError(EINVAL, "MADV_DODUMP on a special region");
+      }
+      new_flags &= ~kVmDontdump;
+      break;
+    case kMadvMergeable:
+      if (!(flags & (kVmMergeable | kVmShared | kVmMayshare | kVmPfnmap |
+                     kVmIo | kVmDontexpand | kVmHugetlb | kVmMixedmap |
+                     kVmDroppable))) {
+        new_flags |= kVmMergeable;
+      }
+      break;
+    case kMadvUnmergeable:
+      new_flags &= ~kVmMergeable;
+      break;
+    case kMadvHugepage:
+      new_flags = (new_flags & ~kVmNohugepage) | kVmHugepage;
+      break;
+    case kMadvNohugepage:
+      new_flags = (new_flags & ~kVmHugepage) | kVmNohugepage;
+      break;
+    default:
+      return LinuxError(EINVAL, "unknown advice");
+  }
+  if (new_flags == flags) return absl::OkStatus();
+  absl::Status status = VmaModifyLocked(start, end, new_flags);
+  // Linux: "madvise() returns EAGAIN if kernel resources, such as slab, are
+  // temporarily unavailable" - a refused split included.
+  if (!status.ok() && LinuxErrno(status) == ENOMEM) {
+    return LinuxError(EAGAIN, "split would pass max_map_count");
+  }
+  return status;
+}
+
+}  // namespace mmsim
