@@ -1,0 +1,279 @@
+#include "client/mm_client.h"
+
+#include <optional>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/string_view.h"
+#include "core/limits.h"
+#include "core/linux_error.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace mmsim::client {
+namespace {
+
+// Must match server/grpc_status.h (the client does not link the server).
+constexpr char kErrnoMetadataKey[] = "mmsim-errno";
+
+std::optional<int> ErrnoFromTrailers(const grpc::ClientContext& ctx) {
+  const auto& trailers = ctx.GetServerTrailingMetadata();
+  auto it = trailers.find(kErrnoMetadataKey);
+  if (it == trailers.end()) return std::nullopt;
+  int err = 0;
+  if (!absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()),
+                        &err) ||
+      err <= 0) {
+    return std::nullopt;
+  }
+  return err;
+}
+
+}  // namespace
+
+absl::Status FromGrpcStatus(const grpc::Status& status,
+                            const grpc::ClientContext& ctx) {
+  if (status.ok()) return absl::OkStatus();
+  // The gRPC and Abseil code enums have the same numbers.
+  absl::Status out(static_cast<absl::StatusCode>(status.error_code()),
+                   status.error_message());
+  if (std::optional<int> err = ErrnoFromTrailers(ctx); err.has_value()) {
+    // Copy core's errno payload, whatever its type URL, so LinuxErrno()
+    // reads it back exactly as on the server.
+    LinuxError(*err, "").ForEachPayload(
+        [&out](absl::string_view url, const absl::Cord& payload) {
+          out.SetPayload(url, payload);
+        });
+  }
+  return out;
+}
+
+MmClient::MmClient(std::shared_ptr<grpc::Channel> channel,
+                   std::chrono::milliseconds timeout)
+    : stub_(v1::MemoryManager::NewStub(std::move(channel))),
+      timeout_(timeout) {}
+
+MmClient MmClient::Connect(const std::string& target,
+                           std::chrono::milliseconds timeout) {
+  return MmClient(
+      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()), timeout);
+}
+
+template <typename Req, typename Resp>
+absl::StatusOr<Resp> MmClient::Call(Method<Req, Resp> method, const Req& req) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
+  Resp resp;
+  grpc::Status status = (stub_.get()->*method)(&ctx, req, &resp);
+  if (!status.ok()) return FromGrpcStatus(status, ctx);
+  return resp;
+}
+
+absl::StatusOr<int> MmClient::CreateProcess(
+    const v1::CreateProcessRequest& req) {
+  absl::StatusOr<v1::CreateProcessResponse> resp =
+      Call(&v1::MemoryManager::Stub::CreateProcess, req);
+  if (!resp.ok()) return resp.status();
+  return resp->pid();
+}
+
+absl::StatusOr<int> MmClient::CreateProcess() {
+  v1::CreateProcessRequest req;
+  req.mutable_exec();
+  return CreateProcess(req);
+}
+
+absl::Status MmClient::RemoveProcess(int pid) {
+  v1::RemoveProcessRequest req;
+  req.set_pid(pid);
+  return Call(&v1::MemoryManager::Stub::RemoveProcess, req).status();
+}
+
+absl::StatusOr<std::vector<v1::ProcessSummary>> MmClient::ListProcesses() {
+  absl::StatusOr<v1::ListProcessesResponse> resp =
+      Call(&v1::MemoryManager::Stub::ListProcesses, v1::ListProcessesRequest());
+  if (!resp.ok()) return resp.status();
+  return std::vector<v1::ProcessSummary>(resp->processes().begin(),
+                                         resp->processes().end());
+}
+
+absl::StatusOr<v1::Rlimit> MmClient::SetRlimit(int pid,
+                                               v1::RlimitResource resource,
+                                               uint64_t cur, uint64_t max) {
+  v1::SetRlimitRequest req;
+  req.set_pid(pid);
+  req.set_resource(resource);
+  req.mutable_limit()->set_cur(cur);
+  req.mutable_limit()->set_max(max);
+  absl::StatusOr<v1::SetRlimitResponse> resp =
+      Call(&v1::MemoryManager::Stub::SetRlimit, req);
+  if (!resp.ok()) return resp.status();
+  return resp->old_limit();
+}
+
+absl::StatusOr<v1::FileInfo> MmClient::CreateFile(const std::string& name,
+                                                  uint64_t size,
+                                                  uint32_t mode) {
+  v1::CreateFileRequest req;
+  req.set_name(name);
+  req.set_size(size);
+  req.set_mode(mode);
+  absl::StatusOr<v1::CreateFileResponse> resp =
+      Call(&v1::MemoryManager::Stub::CreateFile, req);
+  if (!resp.ok()) return resp.status();
+  return resp->file();
+}
+
+absl::StatusOr<std::vector<v1::FileInfo>> MmClient::ListFiles() {
+  absl::StatusOr<v1::ListFilesResponse> resp =
+      Call(&v1::MemoryManager::Stub::ListFiles, v1::ListFilesRequest());
+  if (!resp.ok()) return resp.status();
+  return std::vector<v1::FileInfo>(resp->files().begin(), resp->files().end());
+}
+
+absl::StatusOr<uint64_t> MmClient::Mmap(const v1::MmapRequest& req) {
+  absl::StatusOr<v1::MmapResponse> resp =
+      Call(&v1::MemoryManager::Stub::Mmap, req);
+  if (!resp.ok()) return resp.status();
+  return resp->addr();
+}
+
+absl::StatusOr<uint64_t> MmClient::MmapAnon(int pid, uint64_t addr,
+                                            uint64_t len, int prot, int flags) {
+  v1::MmapRequest req;
+  req.set_pid(pid);
+  req.set_addr(addr);
+  req.set_len(len);
+  req.set_prot(prot);
+  req.set_flags(flags | kMapAnonymous);
+  return Mmap(req);
+}
+
+absl::Status MmClient::Munmap(int pid, uint64_t addr, uint64_t len) {
+  v1::MunmapRequest req;
+  req.set_pid(pid);
+  req.set_addr(addr);
+  req.set_len(len);
+  return Call(&v1::MemoryManager::Stub::Munmap, req).status();
+}
+
+absl::Status MmClient::Mprotect(int pid, uint64_t addr, uint64_t len,
+                                int prot) {
+  v1::MprotectRequest req;
+  req.set_pid(pid);
+  req.set_addr(addr);
+  req.set_len(len);
+  req.set_prot(prot);
+  return Call(&v1::MemoryManager::Stub::Mprotect, req).status();
+}
+
+absl::StatusOr<uint64_t> MmClient::Mremap(int pid, uint64_t old_addr,
+                                          uint64_t old_len, uint64_t new_len,
+                                          int flags, uint64_t new_addr) {
+  v1::MremapRequest req;
+  req.set_pid(pid);
+  req.set_old_addr(old_addr);
+  req.set_old_len(old_len);
+  req.set_new_len(new_len);
+  req.set_flags(flags);
+  req.set_new_addr(new_addr);
+  absl::StatusOr<v1::MremapResponse> resp =
+      Call(&v1::MemoryManager::Stub::Mremap, req);
+  if (!resp.ok()) return resp.status();
+  return resp->addr();
+}
+
+absl::StatusOr<uint64_t> MmClient::Brk(int pid, uint64_t brk) {
+  v1::BrkRequest req;
+  req.set_pid(pid);
+  req.set_brk(brk);
+  absl::StatusOr<v1::BrkResponse> resp =
+      Call(&v1::MemoryManager::Stub::Brk, req);
+  if (!resp.ok()) return resp.status();
+  return resp->brk();
+}
+
+absl::Status MmClient::Mlock(int pid, uint64_t addr, uint64_t len, int flags) {
+  v1::MlockRequest req;
+  req.set_pid(pid);
+  req.set_addr(addr);
+  req.set_len(len);
+  req.set_flags(flags);
+  return Call(&v1::MemoryManager::Stub::Mlock, req).status();
+}
+
+absl::Status MmClient::Munlock(int pid, uint64_t addr, uint64_t len) {
+  v1::MunlockRequest req;
+  req.set_pid(pid);
+  req.set_addr(addr);
+  req.set_len(len);
+  return Call(&v1::MemoryManager::Stub::Munlock, req).status();
+}
+
+absl::Status MmClient::Mlockall(int pid, int flags) {
+  v1::MlockallRequest req;
+  req.set_pid(pid);
+  req.set_flags(flags);
+  return Call(&v1::MemoryManager::Stub::Mlockall, req).status();
+}
+
+absl::Status MmClient::Munlockall(int pid) {
+  v1::MunlockallRequest req;
+  req.set_pid(pid);
+  return Call(&v1::MemoryManager::Stub::Munlockall, req).status();
+}
+
+absl::Status MmClient::Madvise(int pid, uint64_t addr, uint64_t len,
+                               int advice) {
+  v1::MadviseRequest req;
+  req.set_pid(pid);
+  req.set_addr(addr);
+  req.set_len(len);
+  req.set_advice(advice);
+  return Call(&v1::MemoryManager::Stub::Madvise, req).status();
+}
+
+absl::StatusOr<v1::FindVmaResponse> MmClient::FindVma(int pid, uint64_t addr,
+                                                      v1::FindMode mode,
+                                                      uint64_t end) {
+  v1::FindVmaRequest req;
+  req.set_pid(pid);
+  req.set_addr(addr);
+  req.set_mode(mode);
+  req.set_end(end);
+  return Call(&v1::MemoryManager::Stub::FindVma, req);
+}
+
+absl::StatusOr<uint64_t> MmClient::GetUnmappedArea(
+    const v1::GetUnmappedAreaRequest& req) {
+  absl::StatusOr<v1::GetUnmappedAreaResponse> resp =
+      Call(&v1::MemoryManager::Stub::GetUnmappedArea, req);
+  if (!resp.ok()) return resp.status();
+  return resp->addr();
+}
+
+absl::StatusOr<v1::GetMmResponse> MmClient::GetMm(int pid) {
+  v1::GetMmRequest req;
+  req.set_pid(pid);
+  return Call(&v1::MemoryManager::Stub::GetMm, req);
+}
+
+absl::StatusOr<std::vector<v1::VmaInfo>> MmClient::ListVmas(int pid) {
+  v1::ListVmasRequest req;
+  req.set_pid(pid);
+  absl::StatusOr<v1::ListVmasResponse> resp =
+      Call(&v1::MemoryManager::Stub::ListVmas, req);
+  if (!resp.ok()) return resp.status();
+  return std::vector<v1::VmaInfo>(resp->vmas().begin(), resp->vmas().end());
+}
+
+absl::StatusOr<std::string> MmClient::GetMaps(int pid) {
+  v1::GetMapsRequest req;
+  req.set_pid(pid);
+  absl::StatusOr<v1::GetMapsResponse> resp =
+      Call(&v1::MemoryManager::Stub::GetMaps, req);
+  if (!resp.ok()) return resp.status();
+  return std::move(*resp->mutable_text());
+}
+
+}  // namespace mmsim::client

@@ -1,0 +1,97 @@
+// MmClient: a C++ client of mmsim.v1.MemoryManager. Every call returns an
+// absl::Status / absl::StatusOr whose code is the gRPC code and which
+// carries the Linux errno the server sent (trailing metadata "mmsim-errno"),
+// so mmsim::LinuxErrno(status) works on the client side as in core.
+#ifndef MMSIM_CLIENT_MM_CLIENT_H_
+#define MMSIM_CLIENT_MM_CLIENT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/support/status.h"
+#include "mmsim/v1/mmsim.grpc.pb.h"
+
+namespace mmsim::client {
+
+// Rebuilds the absl::Status of a finished call: the same code and message,
+// plus the errno payload when the server sent "mmsim-errno".
+absl::Status FromGrpcStatus(const grpc::Status& status,
+                            const grpc::ClientContext& ctx);
+
+// Thread-safe (gRPC stubs are). Each call has a deadline of `timeout`.
+class MmClient {
+ public:
+  explicit MmClient(
+      std::shared_ptr<grpc::Channel> channel,
+      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Connects (lazily) to `target` ("127.0.0.1:50051") without TLS.
+  static MmClient Connect(
+      const std::string& target,
+      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  // --- processes and files ---
+  absl::StatusOr<int> CreateProcess(const v1::CreateProcessRequest& req);
+  // A process with the default exec layout.
+  absl::StatusOr<int> CreateProcess();
+  absl::Status RemoveProcess(int pid);
+  absl::StatusOr<std::vector<v1::ProcessSummary>> ListProcesses();
+  // prlimit(2); returns the old limit.
+  absl::StatusOr<v1::Rlimit> SetRlimit(int pid, v1::RlimitResource resource,
+                                       uint64_t cur, uint64_t max);
+  absl::StatusOr<v1::FileInfo> CreateFile(const std::string& name,
+                                          uint64_t size, uint32_t mode = 0644);
+  absl::StatusOr<std::vector<v1::FileInfo>> ListFiles();
+
+  // --- system calls (Linux numeric prot / flags / advice) ---
+  absl::StatusOr<uint64_t> Mmap(const v1::MmapRequest& req);
+  // An anonymous mapping: mmap(addr, len, prot, flags, -1, 0).
+  absl::StatusOr<uint64_t> MmapAnon(int pid, uint64_t addr, uint64_t len,
+                                    int prot, int flags);
+  absl::Status Munmap(int pid, uint64_t addr, uint64_t len);
+  absl::Status Mprotect(int pid, uint64_t addr, uint64_t len, int prot);
+  absl::StatusOr<uint64_t> Mremap(int pid, uint64_t old_addr, uint64_t old_len,
+                                  uint64_t new_len, int flags,
+                                  uint64_t new_addr = 0);
+  // Returns the new break (the old one if it could not move); 0 queries.
+  absl::StatusOr<uint64_t> Brk(int pid, uint64_t brk);
+  absl::Status Mlock(int pid, uint64_t addr, uint64_t len, int flags = 0);
+  absl::Status Munlock(int pid, uint64_t addr, uint64_t len);
+  absl::Status Mlockall(int pid, int flags);
+  absl::Status Munlockall(int pid);
+  absl::Status Madvise(int pid, uint64_t addr, uint64_t len, int advice);
+
+  // --- lookups ---
+  absl::StatusOr<v1::FindVmaResponse> FindVma(int pid, uint64_t addr,
+                                              v1::FindMode mode = v1::FIND_VMA,
+                                              uint64_t end = 0);
+  absl::StatusOr<uint64_t> GetUnmappedArea(
+      const v1::GetUnmappedAreaRequest& req);
+  absl::StatusOr<v1::GetMmResponse> GetMm(int pid);
+  absl::StatusOr<std::vector<v1::VmaInfo>> ListVmas(int pid);
+  absl::StatusOr<std::string> GetMaps(int pid);
+
+  // The generated stub, for calls this class does not wrap.
+  v1::MemoryManager::Stub* stub() { return stub_.get(); }
+
+ private:
+  template <typename Req, typename Resp>
+  using Method = grpc::Status (v1::MemoryManager::Stub::*)(grpc::ClientContext*,
+                                                           const Req&, Resp*);
+
+  template <typename Req, typename Resp>
+  absl::StatusOr<Resp> Call(Method<Req, Resp> method, const Req& req);
+
+  std::unique_ptr<v1::MemoryManager::Stub> stub_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace mmsim::client
+
+#endif  // MMSIM_CLIENT_MM_CLIENT_H_
