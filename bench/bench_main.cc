@@ -47,16 +47,19 @@ std::vector<PairSpec> Pairs() {
 std::vector<IndexSpec> IndexRows() {
   return {
       {"upper_bound, random addr, 1,000", "BM_IndexLookupRandom<Btree>/1000",
-       "BM_IndexLookupRandom<StdMap>/1000"},
+       "BM_IndexLookupRandom<StdMap>/1000",
+       "BM_IndexLookupRandom<BtreePtr>/1000"},
       {"upper_bound, random addr, 65,530", "BM_IndexLookupRandom<Btree>/65530",
-       "BM_IndexLookupRandom<StdMap>/65530"},
+       "BM_IndexLookupRandom<StdMap>/65530",
+       "BM_IndexLookupRandom<BtreePtr>/65530"},
       {"upper_bound, sequential addr, 65,530",
        "BM_IndexLookupSequential<Btree>/65530",
-       "BM_IndexLookupSequential<StdMap>/65530"},
+       "BM_IndexLookupSequential<StdMap>/65530",
+       "BM_IndexLookupSequential<BtreePtr>/65530"},
       {"erase+insert churn, 65,530", "BM_IndexChurn<Btree>/65530",
-       "BM_IndexChurn<StdMap>/65530"},
+       "BM_IndexChurn<StdMap>/65530", "BM_IndexChurn<BtreePtr>/65530"},
       {"in-order walk of 65,530 (whole walk)", "BM_IndexWalk<Btree>/65530",
-       "BM_IndexWalk<StdMap>/65530"},
+       "BM_IndexWalk<StdMap>/65530", "BM_IndexWalk<BtreePtr>/65530"},
   };
 }
 
@@ -77,6 +80,14 @@ std::string CpuModel() {
     }
   }
   return "unknown";
+}
+
+// The 1-minute load average: how busy the (shared) machine was.
+std::string LoadAvg() {
+  std::ifstream f("/proc/loadavg");
+  std::string one;
+  f >> one;
+  return one.empty() ? "unknown" : one;
 }
 
 bool EnvTrue(const char* name) {
@@ -134,6 +145,7 @@ int main(int argc, char** argv) {
   CollectingReporter reporter(isatty(STDOUT_FILENO)
                                   ? benchmark::ConsoleReporter::OO_ColorTabular
                                   : benchmark::ConsoleReporter::OO_Tabular);
+  const std::string load_before = LoadAvg();
   benchmark::RunSpecifiedBenchmarks(&reporter);
 
   Report report = BuildReport(reporter, Pairs(), IndexRows());
@@ -143,6 +155,8 @@ int main(int argc, char** argv) {
   report.context["kernel"] = absl::StrCat(u.sysname, " ", u.release);
   report.context["cpu"] = absl::StrFormat("%s, %d cpus, %.0f MHz", CpuModel(),
                                           reporter.num_cpus(), reporter.mhz());
+  report.context["loadavg_1min"] =
+      absl::StrCat(load_before, " before, ", LoadAvg(), " after");
   report.context["sizeof_vma"] = absl::StrCat(sizeof(mmsim::Vma), " bytes");
 #ifdef NDEBUG
   std::string build = "NDEBUG";

@@ -61,11 +61,13 @@ struct PairSpec {
   double max_sim_ns = 0;  // absolute bound on the simulator
 };
 
-// An absl::btree_map-vs-std::map row.
+// An absl::btree_map-vs-std::map row, plus, for reference, the btree with
+// the Vma out of line (btree_map<uint64_t, unique_ptr<Vma>>).
 struct IndexSpec {
   std::string operation;
   std::string btree;
   std::string std_map;
+  std::string btree_ptr;
 };
 
 struct PairRow {
@@ -79,9 +81,9 @@ struct PairRow {
 
 struct IndexRow {
   IndexSpec spec;
-  std::optional<Stat> btree, std_map;
-  std::optional<double> btree_bytes, std_map_bytes;  // per region
-  std::optional<double> ratio;                       // btree / std::map
+  std::optional<Stat> btree, std_map, btree_ptr;
+  std::optional<double> btree_bytes, std_map_bytes, btree_ptr_bytes;
+  std::optional<double> ratio;  // btree / std::map
 };
 
 struct Report {
