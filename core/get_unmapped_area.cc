@@ -19,8 +19,8 @@ absl::StatusOr<uint64_t> MmStruct::GetUnmappedArea(const SimFile* file,
 }
 
 absl::StatusOr<uint64_t> MmStruct::GetUnmappedAreaLocked(
-    const SimFile* file, uint64_t addr, uint64_t len, uint64_t pgoff,
-    int flags, uint64_t /*vm_flags*/) const {
+    const SimFile* file, uint64_t addr, uint64_t len, uint64_t pgoff, int flags,
+    uint64_t /*vm_flags*/) const {
   if (len > kTaskSize) return LinuxError(ENOMEM, "length exceeds TASK_SIZE");
   absl::StatusOr<uint64_t> result;
   if (file != nullptr && file->shmem) {
@@ -45,13 +45,13 @@ absl::StatusOr<uint64_t> MmStruct::GetUnmappedAreaLocked(
     return LinuxError(ENOMEM, "mapping would end beyond TASK_SIZE");
   }
   if (!PageAligned(addr)) {
-    return LinuxError(EINVAL, absl::StrFormat("address %#x is not page aligned",
-                                              addr));
+    return LinuxError(EINVAL,
+                      absl::StrFormat("address %#x is not page aligned", addr));
   }
   // Linux: security_mmap_addr() -> cap_mmap_addr().
   if (addr < config_.mmap_min_addr && !config_.cap_sys_rawio) {
-    return LinuxError(EPERM, absl::StrFormat("address %#x below mmap_min_addr",
-                                             addr));
+    return LinuxError(EPERM,
+                      absl::StrFormat("address %#x below mmap_min_addr", addr));
   }
   return addr;
 }
@@ -80,8 +80,9 @@ absl::StatusOr<uint64_t> MmStruct::ThpGetUnmappedArea(uint64_t addr,
   return ArchGetUnmappedAreaTopdown(addr, len, flags);
 }
 
-absl::StatusOr<uint64_t> MmStruct::ArchGetUnmappedAreaTopdown(
-    uint64_t addr0, uint64_t len, int flags) const {
+absl::StatusOr<uint64_t> MmStruct::ArchGetUnmappedAreaTopdown(uint64_t addr0,
+                                                              uint64_t len,
+                                                              int flags) const {
   if (len > kTaskSize) return LinuxError(ENOMEM, "length exceeds TASK_SIZE");
   if (flags & kMapFixed) return addr0;
   uint64_t addr = addr0;
@@ -110,7 +111,8 @@ absl::StatusOr<uint64_t> MmStruct::ArchGetUnmappedAreaBottomup(
   if (addr != 0) {
     addr = PageAlign(addr);
     const Vma* vma = FindVmaLocked(addr);
-    if (end - len >= addr && (vma == nullptr || addr + len <= vma->StartGap())) {
+    if (end - len >= addr &&
+        (vma == nullptr || addr + len <= vma->StartGap())) {
       return addr;
     }
   }
@@ -133,7 +135,8 @@ std::optional<uint64_t> MmStruct::UnmappedAreaTopdown(uint64_t len,
     bool retried = false;
     while (true) {
       const Vma* next = (it == vmas_.end()) ? nullptr : &it->second;
-      const Vma* prev = (it == vmas_.begin()) ? nullptr : &std::prev(it)->second;
+      const Vma* prev =
+          (it == vmas_.begin()) ? nullptr : &std::prev(it)->second;
       uint64_t hole_lo = prev ? prev->vm_end : 0;
       uint64_t hole_hi = next ? next->vm_start : kTaskSize;
       if (hole_lo < low) hole_lo = low;
@@ -166,7 +169,8 @@ std::optional<uint64_t> MmStruct::UnmappedAreaBottomup(uint64_t len,
     bool retried = false;
     while (true) {
       const Vma* next = (it == vmas_.end()) ? nullptr : &it->second;
-      const Vma* prev = (it == vmas_.begin()) ? nullptr : &std::prev(it)->second;
+      const Vma* prev =
+          (it == vmas_.begin()) ? nullptr : &std::prev(it)->second;
       uint64_t hole_lo = prev ? prev->vm_end : 0;
       uint64_t hole_hi = next ? next->vm_start : kTaskSize;
       if (hole_lo < low) hole_lo = low;

@@ -61,9 +61,8 @@ inline constexpr int kMapUninitialized = 0x4000000;
 // Linux: LEGACY_MAP_MASK, the flags MAP_SHARED silently accepts.
 inline constexpr int kLegacyMapMask =
     kMapShared | kMapPrivate | kMapFixed | kMapAnonymous | kMapDenywrite |
-    kMapExecutable | kMapUninitialized | kMapGrowsdown |
-    kMapLocked | kMapNoreserve | kMapPopulate | kMapNonblock | kMapStack |
-    kMapHugetlb;
+    kMapExecutable | kMapUninitialized | kMapGrowsdown | kMapLocked |
+    kMapNoreserve | kMapPopulate | kMapNonblock | kMapStack | kMapHugetlb;
 
 inline constexpr int kMremapMaymove = 1;
 inline constexpr int kMremapFixed = 2;

@@ -179,9 +179,9 @@ absl::Status MmStruct::MadviseVmaLocked(uint64_t start, uint64_t end,
       new_flags &= ~kVmDontdump;
       break;
     case kMadvMergeable:
-      if (!(flags & (kVmMergeable | kVmShared | kVmMayshare | kVmPfnmap |
-                     kVmIo | kVmDontexpand | kVmHugetlb | kVmMixedmap |
-                     kVmDroppable))) {
+      if (!(flags &
+            (kVmMergeable | kVmShared | kVmMayshare | kVmPfnmap | kVmIo |
+             kVmDontexpand | kVmHugetlb | kVmMixedmap | kVmDroppable))) {
         new_flags |= kVmMergeable;
       }
       break;

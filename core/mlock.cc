@@ -46,6 +46,7 @@ absl::Status MmStruct::ApplyVmaLockFlagsLocked(uint64_t start, uint64_t end,
     tmp = std::min(cur->vm_end, end);
     absl::Status status = MlockFixupLocked(nstart, tmp, newflags);
     if (!status.ok()) return status;
+    tmp = FindVmaLocked(nstart)->vm_end;  // Linux: vma_iter_end()
     nstart = tmp;
   }
   if (tmp < end) return LinuxError(ENOMEM, "range ends in a hole");

@@ -95,8 +95,8 @@ absl::Status SetupExecLayout(MmStruct& mm, const ExecImage& image) {
   vvar_vma.vm_ops = &kSpecialVmOps;
   vvar_vma.special_name = "[vvar]";
   RETURN_IF_ERROR(mm.InsertVma(vvar_vma));
-  Vma vdso = MakeVma(vvar + 4 * kPageSize, vvar + 6 * kPageSize,
-                     kVmRead | kVmExec);
+  Vma vdso =
+      MakeVma(vvar + 4 * kPageSize, vvar + 6 * kPageSize, kVmRead | kVmExec);
   vdso.vm_flags = kVmRead | kVmExec | kVmMayread | kVmMayexec | kVmDontexpand;
   vdso.vm_ops = &kSpecialVmOps;
   vdso.special_name = "[vdso]";
@@ -201,7 +201,8 @@ std::vector<std::shared_ptr<const SimFile>> MmRegistry::Files() const {
 
 absl::StatusOr<int> MmRegistry::OpenMode(const SimFile& file, bool read,
                                          bool write) {
-  if (!read && !write) return LinuxError(EINVAL, "open for neither read nor write");
+  if (!read && !write)
+    return LinuxError(EINVAL, "open for neither read nor write");
   int mode = 0;
   if (read) {
     if (!(file.mode & 0400)) return LinuxError(EACCES, "file not readable");

@@ -272,8 +272,8 @@ void MmStruct::ValidateMmLocked() const {
     if (vma.vm_flags & kVmLocked) locked += vma.pages();
   }
   if (count != map_count_) {
-    ValidateFail(absl::StrFormat("map_count %d but %d regions", map_count_,
-                                 count));
+    ValidateFail(
+        absl::StrFormat("map_count %d but %d regions", map_count_, count));
   }
   ReadLock scratch(&sums.mmap_sem_);
   if (sums.total_vm_ != total_vm_ || sums.data_vm_ != data_vm_ ||
@@ -281,8 +281,8 @@ void MmStruct::ValidateMmLocked() const {
     ValidateFail(absl::StrFormat(
         "vm counters total/data/exec/stack %d/%d/%d/%d, regions sum to "
         "%d/%d/%d/%d",
-        total_vm_, data_vm_, exec_vm_, stack_vm_, sums.total_vm_,
-        sums.data_vm_, sums.exec_vm_, sums.stack_vm_));
+        total_vm_, data_vm_, exec_vm_, stack_vm_, sums.total_vm_, sums.data_vm_,
+        sums.exec_vm_, sums.stack_vm_));
   }
   if (locked != locked_vm_) {
     ValidateFail(absl::StrFormat("locked_vm %d but VM_LOCKED regions sum to %d",

@@ -48,10 +48,10 @@ struct Rlimit {
 
 // The resource limits that bound an address space (bytes).
 struct Rlimits {
-  Rlimit as;                                      // RLIMIT_AS
-  Rlimit data;                                    // RLIMIT_DATA
-  Rlimit stack{8u << 20, kRlimInfinity};          // RLIMIT_STACK
-  Rlimit memlock{8u << 20, 8u << 20};             // RLIMIT_MEMLOCK
+  Rlimit as;                              // RLIMIT_AS
+  Rlimit data;                            // RLIMIT_DATA
+  Rlimit stack{8u << 20, kRlimInfinity};  // RLIMIT_STACK
+  Rlimit memlock{8u << 20, 8u << 20};     // RLIMIT_MEMLOCK
 };
 
 enum class RlimitResource { kAs, kData, kStack, kMemlock };
@@ -59,10 +59,10 @@ enum class RlimitResource { kAs, kData, kStack, kMemlock };
 // Per-process parameters that the host would hold elsewhere (sysctls,
 // capabilities, personality).
 struct MmConfig {
-  uint64_t mmap_base = kDefaultMmapBase;           // top-down search top
-  uint64_t mmap_legacy_base = kTaskUnmappedBase;   // bottom-up fallback
-  uint64_t mmap_min_addr = kDefaultMmapMinAddr;    // vm.mmap_min_addr
-  int max_map_count = kDefaultMaxMapCount;         // vm.max_map_count
+  uint64_t mmap_base = kDefaultMmapBase;          // top-down search top
+  uint64_t mmap_legacy_base = kTaskUnmappedBase;  // bottom-up fallback
+  uint64_t mmap_min_addr = kDefaultMmapMinAddr;   // vm.mmap_min_addr
+  int max_map_count = kDefaultMaxMapCount;        // vm.max_map_count
   Rlimits rlimits;
   bool cap_ipc_lock = false;  // CAP_IPC_LOCK: mlock past RLIMIT_MEMLOCK
   // CAP_SYS_RAWIO: map below mmap_min_addr.
@@ -88,12 +88,12 @@ struct MmLayout {
 // A consistent copy of the descriptor's counters, taken under mmap_sem.
 struct MmCounters {
   int map_count = 0;
-  uint64_t total_vm = 0;   // pages
-  uint64_t locked_vm = 0;  // pages
-  uint64_t data_vm = 0;    // pages
-  uint64_t exec_vm = 0;    // pages
-  uint64_t stack_vm = 0;   // pages
-  uint64_t hiwater_vm = 0; // pages
+  uint64_t total_vm = 0;    // pages
+  uint64_t locked_vm = 0;   // pages
+  uint64_t data_vm = 0;     // pages
+  uint64_t exec_vm = 0;     // pages
+  uint64_t stack_vm = 0;    // pages
+  uint64_t hiwater_vm = 0;  // pages
   uint64_t def_flags = 0;
   uint64_t mmap_base = 0;
   MmLayout layout;
@@ -122,7 +122,8 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
 
   // Returns the first region with addr < vm_end; it may not contain addr.
   // Linux: mm/mmap.c find_vma().
-  std::optional<Vma> FindVma(uint64_t addr) const ABSL_LOCKS_EXCLUDED(mmap_sem_);
+  std::optional<Vma> FindVma(uint64_t addr) const
+      ABSL_LOCKS_EXCLUDED(mmap_sem_);
   // Returns FindVma(addr) and the region before it.
   // Linux: find_vma_prev().
   std::pair<std::optional<Vma>, std::optional<Vma>> FindVmaPrev(
@@ -265,8 +266,7 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
   // Changes the properties of [start, end) inside the region containing
   // start to those of `props`, merging with neighbours where Linux would and
   // splitting otherwise. Linux: mm/vma.c vma_modify().
-  absl::Status VmaModifyLocked(uint64_t start, uint64_t end,
-                               uint64_t new_flags)
+  absl::Status VmaModifyLocked(uint64_t start, uint64_t end, uint64_t new_flags)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   // Inserts `vma` for a new range, merging with neighbours when
   // compatible. Linux: mm/vma.c vma_merge_new_range() + vma_link().
@@ -287,8 +287,7 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   void ApplyMlockallFlagsLocked(int flags)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
-  absl::Status MlockFixupLocked(uint64_t start, uint64_t end,
-                                uint64_t newflags)
+  absl::Status MlockFixupLocked(uint64_t start, uint64_t end, uint64_t newflags)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   // Simulates populating [start, end) (MAP_POPULATE, mlock): private
   // writable anonymous regions get an anon_vma as a write fault would.

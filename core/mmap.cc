@@ -61,9 +61,9 @@ absl::StatusOr<uint64_t> MmStruct::DoMmapLocked(const MmapArgs& args,
     return LinuxError(EOVERFLOW, "offset + length overflows");
   }
   if (map_count_ > config_.max_map_count) {
-    return LinuxError(ENOMEM, absl::StrFormat("map_count %d above %d",
-                                              map_count_,
-                                              config_.max_map_count));
+    return LinuxError(ENOMEM,
+                      absl::StrFormat("map_count %d above %d", map_count_,
+                                      config_.max_map_count));
   }
   uint64_t vm_flags = extra_vm_flags;
   absl::StatusOr<uint64_t> area =
@@ -73,9 +73,9 @@ absl::StatusOr<uint64_t> MmStruct::DoMmapLocked(const MmapArgs& args,
   if (args.flags & kMapFixedNoreplace) {
     const Vma* vma = FindVmaLocked(addr);
     if (vma != nullptr && vma->vm_start < addr + len) {
-      return LinuxError(EEXIST, absl::StrFormat(
-                                    "MAP_FIXED_NOREPLACE: [%#x, %#x) is mapped",
-                                    addr, addr + len));
+      return LinuxError(
+          EEXIST, absl::StrFormat("MAP_FIXED_NOREPLACE: [%#x, %#x) is mapped",
+                                  addr, addr + len));
     }
   }
   // Linux: calc_vm_prot_bits() | calc_vm_flag_bits() | def_flags | VM_MAY*.
@@ -117,13 +117,15 @@ absl::StatusOr<uint64_t> MmStruct::DoMmapLocked(const MmapArgs& args,
           flags &= kLegacyMapMask;
         } else if (flags & ~(kLegacyMapMask | kMapSync | kMapFixedNoreplace)) {
           // MAP_SYNC needs a DAX file: Linux rejects it here too.
-          return LinuxError(EOPNOTSUPP, "unknown flags with MAP_SHARED_VALIDATE");
+          return LinuxError(EOPNOTSUPP,
+                            "unknown flags with MAP_SHARED_VALIDATE");
         } else if (flags & kMapSync) {
           return LinuxError(EOPNOTSUPP, "MAP_SYNC on a file without DAX");
         }
         if ((prot & kProtWrite) && !(mode & kFmodeWrite)) {
-          return LinuxError(EACCES, "shared writable mapping of a file not "
-                                    "opened for writing");
+          return LinuxError(EACCES,
+                            "shared writable mapping of a file not "
+                            "opened for writing");
         }
         vm_flags |= kVmShared | kVmMayshare;
         if (!(mode & kFmodeWrite)) vm_flags &= ~(kVmMaywrite | kVmShared);
@@ -181,8 +183,8 @@ absl::StatusOr<uint64_t> MmStruct::DoMmapLocked(const MmapArgs& args,
 }
 
 absl::StatusOr<uint64_t> MmStruct::MmapRegionLocked(
-    const std::shared_ptr<const SimFile>& file, const VmOps* ops,
-    uint64_t addr, uint64_t len, uint64_t vm_flags, uint64_t pgoff) {
+    const std::shared_ptr<const SimFile>& file, const VmOps* ops, uint64_t addr,
+    uint64_t len, uint64_t vm_flags, uint64_t pgoff) {
   mmap_sem_.AssertHeld();
   const uint64_t end = addr + len;
   // Linux: vms_gather_munmap_vmas(): a mapping placed strictly inside one

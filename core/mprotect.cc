@@ -30,8 +30,9 @@ absl::Status MmStruct::Mprotect(uint64_t start, uint64_t len, int prot) {
   if (grows & kProtGrowsdown) {
     start = vma->vm_start;
     if (!(vma->vm_flags & kVmGrowsdown)) {
-      return LinuxError(EINVAL, "PROT_GROWSDOWN on a region that does not "
-                                "grow down");
+      return LinuxError(EINVAL,
+                        "PROT_GROWSDOWN on a region that does not "
+                        "grow down");
     }
   } else {
     if (vma->vm_start > start) {
@@ -76,8 +77,8 @@ absl::Status MmStruct::Mprotect(uint64_t start, uint64_t len, int prot) {
           error = LinuxError(ENOMEM, "RLIMIT_DATA");
           break;
         }
-        if (!(oldflags &
-              (kVmAccount | kVmWrite | kVmHugetlb | kVmShared | kVmNoreserve))) {
+        if (!(oldflags & (kVmAccount | kVmWrite | kVmHugetlb | kVmShared |
+                          kVmNoreserve))) {
           newflags |= kVmAccount;
         }
       } else if ((oldflags & kVmAccount) && cur->IsAnonymous() &&
@@ -89,6 +90,9 @@ absl::Status MmStruct::Mprotect(uint64_t start, uint64_t len, int prot) {
         if (!error.ok()) break;
       }
     }
+    // Continue after the region that now holds nstart: a merge may have
+    // carried it past tmp (Linux: tmp = vma_iter_end()).
+    tmp = FindVmaLocked(nstart)->vm_end;
     nstart = tmp;
   }
   if (error.ok() && tmp < end) {

@@ -17,8 +17,9 @@ absl::StatusOr<uint64_t> MmStruct::Mremap(uint64_t addr, uint64_t old_len,
   }
   if ((flags & kMremapDontunmap) &&
       (!(flags & kMremapMaymove) || old_len != new_len)) {
-    return LinuxError(EINVAL, "MREMAP_DONTUNMAP needs MAYMOVE and equal "
-                              "lengths");
+    return LinuxError(EINVAL,
+                      "MREMAP_DONTUNMAP needs MAYMOVE and equal "
+                      "lengths");
   }
   if (!PageAligned(addr)) return LinuxError(EINVAL, "unaligned address");
   old_len = PageAlign(old_len);
@@ -37,8 +38,7 @@ absl::StatusOr<uint64_t> MmStruct::Mremap(uint64_t addr, uint64_t old_len,
     // Always allow a shrinking remap: that just unmaps the tail.
     if (old_len >= new_len) {
       if (old_len == new_len) return addr;
-      absl::Status unmapped =
-          DoMunmapLocked(addr + new_len, old_len - new_len);
+      absl::Status unmapped = DoMunmapLocked(addr + new_len, old_len - new_len);
       if (!unmapped.ok()) return unmapped;
       return addr;
     }
@@ -52,9 +52,8 @@ absl::StatusOr<uint64_t> MmStruct::Mremap(uint64_t addr, uint64_t old_len,
       const uint64_t delta = new_len - old_len;
       const uint64_t new_end = target.vm_end + delta;
       const Vma* next = FindVmaLocked(target.vm_end);
-      const bool free_after =
-          new_end > target.vm_end && new_end <= kTaskSize &&
-          (next == nullptr || next->vm_start >= new_end);
+      const bool free_after = new_end > target.vm_end && new_end <= kTaskSize &&
+                              (next == nullptr || next->vm_start >= new_end);
       if (free_after) {
         if (target.vm_flags & kVmSpecial) {
           return LinuxError(ENOMEM, "special regions do not grow");
@@ -88,8 +87,7 @@ absl::StatusOr<uint64_t> MmStruct::Mremap(uint64_t addr, uint64_t old_len,
   return result;
 }
 
-absl::StatusOr<Vma> MmStruct::VmaToResizeLocked(uint64_t addr,
-                                                uint64_t old_len,
+absl::StatusOr<Vma> MmStruct::VmaToResizeLocked(uint64_t addr, uint64_t old_len,
                                                 uint64_t new_len,
                                                 int flags) const {
   const Vma* vma = FindVmaLocked(addr);
@@ -126,17 +124,16 @@ absl::StatusOr<Vma> MmStruct::VmaToResizeLocked(uint64_t addr,
 absl::StatusOr<uint64_t> MmStruct::MremapToLocked(uint64_t addr,
                                                   uint64_t old_len,
                                                   uint64_t new_addr,
-                                                  uint64_t new_len,
-                                                  int flags) {
-  if (!PageAligned(new_addr)) return LinuxError(EINVAL, "unaligned new address");
+                                                  uint64_t new_len, int flags) {
+  if (!PageAligned(new_addr))
+    return LinuxError(EINVAL, "unaligned new address");
   if (new_len > kTaskSize || new_addr > kTaskSize - new_len) {
     return LinuxError(EINVAL, "new range beyond TASK_SIZE");
   }
   if (addr + old_len > new_addr && new_addr + new_len > addr) {
     return LinuxError(EINVAL, "old and new ranges overlap");
   }
-  if ((flags & kMremapDontunmap) &&
-      map_count_ + 2 >= config_.max_map_count) {
+  if ((flags & kMremapDontunmap) && map_count_ + 2 >= config_.max_map_count) {
     return LinuxError(ENOMEM, "map_count");
   }
   if (flags & kMremapFixed) {
@@ -148,7 +145,8 @@ absl::StatusOr<uint64_t> MmStruct::MremapToLocked(uint64_t addr,
     if (!unmapped.ok()) return unmapped;
     old_len = new_len;
   }
-  absl::StatusOr<Vma> resized = VmaToResizeLocked(addr, old_len, new_len, flags);
+  absl::StatusOr<Vma> resized =
+      VmaToResizeLocked(addr, old_len, new_len, flags);
   if (!resized.ok()) return resized.status();
   const Vma& vma = *resized;
   if ((flags & kMremapDontunmap) &&
@@ -169,8 +167,7 @@ absl::StatusOr<uint64_t> MmStruct::MremapToLocked(uint64_t addr,
 absl::StatusOr<uint64_t> MmStruct::MoveVmaLocked(uint64_t old_addr,
                                                  uint64_t old_len,
                                                  uint64_t new_len,
-                                                 uint64_t new_addr,
-                                                 int flags) {
+                                                 uint64_t new_addr, int flags) {
   // Linux: move_vma(): avoid failing later in munmap, which may split one
   // region into three.
   if (map_count_ >= config_.max_map_count - 3) {
@@ -210,7 +207,8 @@ absl::StatusOr<uint64_t> MmStruct::MoveVmaLocked(uint64_t old_addr,
   if (!unmapped.ok()) return unmapped;
   if (old.vm_flags & kVmLocked) {
     locked_vm_ += new_len >> kPageShift;
-    if (new_len > old_len) PopulateLocked(new_addr + old_len, new_addr + new_len);
+    if (new_len > old_len)
+      PopulateLocked(new_addr + old_len, new_addr + new_len);
   }
   return new_addr;
 }

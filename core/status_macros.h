@@ -8,9 +8,9 @@
 #define MMSIM_CONCAT_INNER_(a, b) a##b
 #define MMSIM_CONCAT_(a, b) MMSIM_CONCAT_INNER_(a, b)
 
-#define RETURN_IF_ERROR(expr)                    \
-  do {                                           \
-    ::absl::Status mmsim_status_ = (expr);       \
+#define RETURN_IF_ERROR(expr)                      \
+  do {                                             \
+    ::absl::Status mmsim_status_ = (expr);         \
     if (!mmsim_status_.ok()) return mmsim_status_; \
   } while (0)
 

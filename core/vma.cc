@@ -12,9 +12,8 @@ NopageResult AnonymousNopage(const Vma& /*vma*/, uint64_t /*addr*/,
 
 NopageResult FileNopage(const Vma& vma, uint64_t addr, bool /*write*/) {
   // Linux: filemap_fault(): a page past EOF is SIGBUS.
-  uint64_t offset =
-      ((addr - vma.vm_start) >> kPageShift << kPageShift) +
-      (vma.vm_pgoff << kPageShift);
+  uint64_t offset = ((addr - vma.vm_start) >> kPageShift << kPageShift) +
+                    (vma.vm_pgoff << kPageShift);
   if (vma.vm_file == nullptr || offset >= PageAlign(vma.vm_file->size)) {
     return NopageResult::kSigbus;
   }

@@ -55,8 +55,8 @@ inline constexpr uint64_t kVmSpecial =
 // that maps it.
 struct SimFile {
   uint64_t ino = 0;
-  std::string name;   // path shown in /proc/PID/maps
-  uint64_t size = 0;  // bytes
+  std::string name;      // path shown in /proc/PID/maps
+  uint64_t size = 0;     // bytes
   uint32_t mode = 0644;  // permission bits, checked when a file is opened
   uint32_t dev_major = 0;
   uint32_t dev_minor = 0;
@@ -66,8 +66,13 @@ struct SimFile {
 struct Vma;
 
 // What a fault on a page of a region resolves to (Linux: vm_fault_t).
-enum class NopageResult { kZeroPage, kAnonPage, kPageCache, kShmemPage,
-                          kSigbus };
+enum class NopageResult {
+  kZeroPage,
+  kAnonPage,
+  kPageCache,
+  kShmemPage,
+  kSigbus
+};
 
 // Linux: struct vm_operations_struct (open, close, and nopage, today's
 // fault). The functions must be cheap and must not call back into the mm.

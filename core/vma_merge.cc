@@ -23,8 +23,7 @@ bool HadUncowedParents(const Vma* vma) {
 
 // Linux: is_mergeable_anon_vma(): may the anonymous memory of `src` (the
 // range being placed, whose region is `src_vma` if it exists) join `tgt`?
-bool IsMergeableAnonVma(const Vma& tgt, uint64_t src_anon,
-                        const Vma* src_vma) {
+bool IsMergeableAnonVma(const Vma& tgt, uint64_t src_anon, const Vma* src_vma) {
   if (tgt.anon_vma == 0 && src_anon != 0) return !HadUncowedParents(src_vma);
   if (tgt.anon_vma != 0 && src_anon == 0) return !HadUncowedParents(&tgt);
   return tgt.anon_vma == src_anon;
@@ -131,10 +130,9 @@ absl::Status MmStruct::VmaModifyLocked(uint64_t start, uint64_t end,
     merge_left = prev != nullptr && IsMergeableVma(*prev, new_flags, file) &&
                  IsMergeableAnonVma(*prev, middle->anon_vma, middle) &&
                  prev->vm_pgoff + prev->pages() == pgoff;
-    merge_right =
-        next != nullptr && IsMergeableVma(*next, new_flags, file) &&
-        IsMergeableAnonVma(*next, middle->anon_vma, middle) &&
-        next->vm_pgoff == pgoff + ((end - start) >> kPageShift);
+    merge_right = next != nullptr && IsMergeableVma(*next, new_flags, file) &&
+                  IsMergeableAnonVma(*next, middle->anon_vma, middle) &&
+                  next->vm_pgoff == pgoff + ((end - start) >> kPageShift);
     if (merge_left && merge_right) {
       merge_right = prev->anon_vma == 0 || next->anon_vma == 0 ||
                     prev->anon_vma == next->anon_vma;
