@@ -114,11 +114,25 @@ int main(int argc, char** argv) {
   if (const char* d = std::getenv("MMSIM_BENCH_RESULTS_DIR"); d && *d) {
     results_dir = d;
   }
+  TimeBasis basis = TimeBasis::kCpu;
+  auto parse_time = [&basis](const std::string& v) {
+    if (v == "cpu") {
+      basis = TimeBasis::kCpu;
+    } else if (v == "real" || v == "wall") {
+      basis = TimeBasis::kReal;
+    } else {
+      std::cerr << "mmsim_bench: --mmsim_time must be cpu or real\n";
+      std::exit(2);
+    }
+  };
+  if (const char* t = std::getenv("MMSIM_BENCH_TIME"); t && *t) parse_time(t);
   int out_argc = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--mmsim_write_results") {
       write_results = true;
+    } else if (arg.rfind("--mmsim_time=", 0) == 0) {
+      parse_time(arg.substr(std::strlen("--mmsim_time=")));
     } else if (arg.rfind("--mmsim_results_dir=", 0) == 0) {
       results_dir = arg.substr(std::strlen("--mmsim_results_dir="));
       write_results = true;
@@ -132,7 +146,10 @@ int main(int argc, char** argv) {
                "  --mmsim_results_dir=DIR    where (default "
             << MMSIM_BENCH_RESULTS_DIR
             << ";\n"
-               "                             or MMSIM_BENCH_RESULTS_DIR)\n\n";
+               "                             or MMSIM_BENCH_RESULTS_DIR)\n"
+               "  --mmsim_time=cpu|real      clock of the summary tables "
+               "(default cpu;\n"
+               "                             or MMSIM_BENCH_TIME)\n\n";
       }
       argv[out_argc++] = argv[i];
     }
@@ -148,7 +165,7 @@ int main(int argc, char** argv) {
   const std::string load_before = LoadAvg();
   benchmark::RunSpecifiedBenchmarks(&reporter);
 
-  Report report = BuildReport(reporter, Pairs(), IndexRows());
+  Report report = BuildReport(reporter, basis, Pairs(), IndexRows());
   struct utsname u;
   uname(&u);
   report.context["date_utc"] = UtcNow();
@@ -181,7 +198,8 @@ int main(int argc, char** argv) {
   report.notes.push_back(
       "kernel find_vma = msync(page, 4096, MS_ASYNC): mmap_read_lock, one "
       "find_vma(), unlock (mm/msync.c); the kernel has no find_vma syscall");
-  if (auto floor = RealStat(reporter.samples(), "BM_Kernel_SyscallFloor")) {
+  if (auto floor =
+          TimeStat(reporter.samples(), "BM_Kernel_SyscallFloor", basis)) {
     report.notes.push_back(absl::StrFormat(
         "syscall floor (getppid) on this machine: %.0f ns, included in every "
         "kernel figure",

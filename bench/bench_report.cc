@@ -132,23 +132,30 @@ std::string JsonStat(const std::optional<Stat>& st) {
 
 }  // namespace
 
-std::optional<Stat> RealStat(const std::map<std::string, Samples>& all,
-                             const std::string& name) {
+const char* TimeBasisName(TimeBasis basis) {
+  return basis == TimeBasis::kCpu ? "cpu" : "wall";
+}
+
+std::optional<Stat> TimeStat(const std::map<std::string, Samples>& all,
+                             const std::string& name, TimeBasis basis) {
   auto it = all.find(name);
   if (it == all.end() || !it->second.error.empty()) return std::nullopt;
   const Samples& s = it->second;
   Stat st;
+  const bool cpu = basis == TimeBasis::kCpu;
   if (s.real_ns.empty()) {
-    if (!s.aggregate_median_ns) return std::nullopt;
+    const std::optional<double>& median =
+        cpu ? s.aggregate_median_cpu_ns : s.aggregate_median_ns;
+    if (!median) return std::nullopt;
     // Only aggregates were shown: no min/max, estimate them from the cv.
-    st.median = *s.aggregate_median_ns;
+    st.median = *median;
     const double cv = s.aggregate_cv.value_or(0);
     st.min = st.median * (1 - cv);
     st.max = st.median * (1 + cv);
     st.n = 0;
     return st;
   }
-  std::vector<double> v = s.real_ns;
+  std::vector<double> v = cpu ? s.cpu_ns : s.real_ns;
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
   st.median = (n % 2) ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
@@ -180,31 +187,37 @@ void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
       }
     } else if (run.aggregate_name == "median") {
       s.aggregate_median_ns = run.GetAdjustedRealTime() * scale;
+      s.aggregate_median_cpu_ns = run.GetAdjustedCPUTime() * scale;
       for (const auto& [name, counter] : run.counters) {
         s.counters[name] = counter.value;
       }
     } else if (run.aggregate_name == "cv") {
       // cv aggregates are reported as a fraction, not scaled by time unit.
-      s.aggregate_cv = run.real_accumulated_time;
+      s.aggregate_cv = run.cpu_accumulated_time;
     }
   }
   ConsoleReporter::ReportRuns(runs);
 }
 
-Report BuildReport(const CollectingReporter& reporter,
+Report BuildReport(const CollectingReporter& reporter, TimeBasis basis,
                    const std::vector<PairSpec>& pairs,
                    const std::vector<IndexSpec>& index) {
   const auto& all = reporter.samples();
   Report report;
+  report.basis = basis;
   for (const auto& [name, s] : all) {
     report.repetitions =
         std::max(report.repetitions, static_cast<int>(s.real_ns.size()));
   }
+  for (const auto& [name, s] : all) {
+    report.all_cpu_wall[name] = {TimeStat(all, name, TimeBasis::kCpu),
+                                 TimeStat(all, name, TimeBasis::kReal)};
+  }
   for (const PairSpec& spec : pairs) {
     PairRow row;
     row.spec = spec;
-    row.kernel = RealStat(all, spec.kernel);
-    row.sim = RealStat(all, spec.sim);
+    row.kernel = TimeStat(all, spec.kernel, basis);
+    row.sim = TimeStat(all, spec.sim, basis);
     std::optional<double> kr = Counter(all, spec.kernel, "regions");
     std::optional<double> sr = Counter(all, spec.sim, "regions");
     if (kr && sr && *kr != *sr) {
@@ -226,30 +239,33 @@ Report BuildReport(const CollectingReporter& reporter,
     const bool complete =
         (spec.max_ratio == 0 || row.ratio) && (spec.max_sim_ns == 0 || row.sim);
     if (known && complete) row.met = met;
-    report.pairs.push_back(std::move(row));
+    // A row whose both sides were filtered out is left out.
+    if (row.kernel || row.sim) report.pairs.push_back(std::move(row));
   }
   for (const IndexSpec& spec : index) {
     IndexRow row;
     row.spec = spec;
-    row.btree = RealStat(all, spec.btree);
-    row.std_map = RealStat(all, spec.std_map);
+    row.btree = TimeStat(all, spec.btree, basis);
+    row.std_map = TimeStat(all, spec.std_map, basis);
     row.btree_bytes = Counter(all, spec.btree, "bytes_per_region");
     row.std_map_bytes = Counter(all, spec.std_map, "bytes_per_region");
-    row.btree_ptr = RealStat(all, spec.btree_ptr);
+    row.btree_ptr = TimeStat(all, spec.btree_ptr, basis);
     row.btree_ptr_bytes = Counter(all, spec.btree_ptr, "bytes_per_region");
     if (row.btree && row.std_map && row.std_map->median > 0) {
       row.ratio = row.btree->median / row.std_map->median;
     }
-    report.index.push_back(std::move(row));
+    if (row.btree || row.std_map || row.btree_ptr) {
+      report.index.push_back(std::move(row));
+    }
   }
   return report;
 }
 
 std::string FormatText(const Report& r) {
   std::string out = absl::StrFormat(
-      "\nmmsim: simulator vs kernel, wall ns per iteration, median of %d "
+      "\nmmsim: simulator vs kernel, %s ns per iteration, median of %d "
       "repetition(s) (range in parentheses)\n",
-      r.repetitions);
+      TimeBasisName(r.basis), r.repetitions);
   absl::StrAppendFormat(&out, "%-56s %-20s %-20s %-6s %-27s %s\n", "operation",
                         "kernel ns", "sim ns", "ratio", "target", "met?");
   for (const PairRow& row : r.pairs) {
@@ -290,9 +306,11 @@ std::string FormatMarkdown(const Report& r) {
   }
   absl::StrAppendFormat(
       &out,
-      "\nWall ns per iteration, median of %d repetition(s); the range over "
-      "the repetitions in parentheses. Ratio = sim median / kernel median.\n\n",
-      r.repetitions);
+      "\n%s ns per iteration (thread CPU time is user + system, so a "
+      "syscall's kernel time counts), median of %d repetition(s); the range "
+      "over the repetitions in parentheses. Ratio = sim median / kernel "
+      "median.\n\n",
+      r.basis == TimeBasis::kCpu ? "CPU" : "Wall", r.repetitions);
   out +=
       "| operation | kernel ns | sim ns | ratio | target | met? |\n"
       "|---|---:|---:|---:|---|---|\n";
@@ -334,7 +352,8 @@ std::string FormatJson(const Report& r) {
     first = false;
   }
   absl::StrAppend(&out, "\n  },\n  \"repetitions\": ", r.repetitions,
-                  ",\n  \"time\": \"wall ns per iteration\",\n  \"pairs\": [");
+                  ",\n  \"time\": \"", TimeBasisName(r.basis),
+                  " ns per iteration\",\n  \"pairs\": [");
   first = true;
   for (const PairRow& row : r.pairs) {
     absl::StrAppend(
@@ -365,7 +384,15 @@ std::string FormatJson(const Report& r) {
         ", \"faster\": ", JsonString(Winner(row)), "}");
     first = false;
   }
-  absl::StrAppend(&out, "\n  ]\n}\n");
+  absl::StrAppend(&out, "\n  ],\n  \"benchmarks\": {");
+  first = true;
+  for (const auto& [name, stats] : r.all_cpu_wall) {
+    absl::StrAppend(&out, first ? "\n" : ",\n", "    ", JsonString(name),
+                    ": {\"cpu\": ", JsonStat(stats.first),
+                    ",\n      \"wall\": ", JsonStat(stats.second), "}");
+    first = false;
+  }
+  absl::StrAppend(&out, "\n  }\n}\n");
   return out;
 }
 

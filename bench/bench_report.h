@@ -8,12 +8,20 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "benchmark/benchmark.h"
 
 namespace mmsim {
 namespace bench {
+
+// Which clock the tables use. kCpu (the default) is the thread's CPU
+// clock, user + system time, so a syscall's kernel time counts but time
+// spent preempted by other work on a shared machine does not; kReal is wall
+// time, Google Benchmark's "Time" column.
+enum class TimeBasis { kCpu, kReal };
+const char* TimeBasisName(TimeBasis basis);
 
 // All repetitions of one benchmark instance ("BM_Sim_FindVma/65530").
 struct Samples {
@@ -22,7 +30,8 @@ struct Samples {
   std::map<std::string, double> counters;  // of the last repetition
   // Used only when the reporter saw aggregates alone
   // (--benchmark_display_aggregates_only).
-  std::optional<double> aggregate_median_ns;
+  std::optional<double> aggregate_median_ns;  // wall
+  std::optional<double> aggregate_median_cpu_ns;
   std::optional<double> aggregate_cv;
   std::string error;
 };
@@ -92,13 +101,17 @@ struct Report {
   std::map<std::string, std::string> context;  // machine and build facts
   std::vector<std::string> notes;              // printed under the tables
   int repetitions = 0;
+  TimeBasis basis = TimeBasis::kCpu;
+  // Every instance that ran, on both clocks (JSON only).
+  std::map<std::string, std::pair<std::optional<Stat>, std::optional<Stat>>>
+      all_cpu_wall;
 };
 
-// Median, min and max wall ns over the repetitions of one instance.
-std::optional<Stat> RealStat(const std::map<std::string, Samples>& all,
-                             const std::string& name);
+// Median, min and max ns over the repetitions of one instance.
+std::optional<Stat> TimeStat(const std::map<std::string, Samples>& all,
+                             const std::string& name, TimeBasis basis);
 
-Report BuildReport(const CollectingReporter& reporter,
+Report BuildReport(const CollectingReporter& reporter, TimeBasis basis,
                    const std::vector<PairSpec>& pairs,
                    const std::vector<IndexSpec>& index);
 
