@@ -12,8 +12,6 @@ constexpr int kMadvPopulateRead = 22;
 constexpr int kMadvPopulateWrite = 23;
 constexpr int kMadvDontneedLocked = 24;
 constexpr int kMadvCollapse = 25;
-constexpr int kMadvHwpoison = 100;
-constexpr int kMadvSoftOffline = 101;
 constexpr int kMadvGuardInstall = 102;
 constexpr int kMadvGuardRemove = 103;
 

@@ -299,6 +299,10 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   // Linux: anon_vma_prepare(): reuses a compatible neighbour's anon_vma.
   void AnonVmaPrepareLocked(Vma* vma) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
+  absl::StatusOr<uint64_t> MremapLocked(uint64_t addr, uint64_t old_len,
+                                        uint64_t new_len, int flags,
+                                        uint64_t new_addr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   absl::StatusOr<uint64_t> MoveVmaLocked(uint64_t old_addr, uint64_t old_len,
                                          uint64_t new_len, uint64_t new_addr,
                                          int flags)

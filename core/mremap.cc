@@ -27,7 +27,17 @@ absl::StatusOr<uint64_t> MmStruct::Mremap(uint64_t addr, uint64_t old_len,
   if (new_len == 0) return LinuxError(EINVAL, "new length is 0");
 
   WriteLock lock(&mmap_sem_);
-  absl::StatusOr<uint64_t> result = [&]() -> absl::StatusOr<uint64_t> {
+  absl::StatusOr<uint64_t> result =
+      MremapLocked(addr, old_len, new_len, flags, new_addr);
+  ValidateIfDebugLocked();
+  return result;
+}
+
+absl::StatusOr<uint64_t> MmStruct::MremapLocked(uint64_t addr, uint64_t old_len,
+                                                uint64_t new_len, int flags,
+                                                uint64_t new_addr) {
+  mmap_sem_.AssertHeld();
+  {
     const Vma* vma = FindVmaLocked(addr);
     if (vma == nullptr || vma->vm_start > addr) {
       return LinuxError(EFAULT, "no region at the old address");
@@ -82,9 +92,7 @@ absl::StatusOr<uint64_t> MmStruct::Mremap(uint64_t addr, uint64_t old_len,
         target.vm_file.get(), 0, new_len, pgoff, map_flags, target.vm_flags);
     if (!dest.ok()) return dest.status();
     return MoveVmaLocked(addr, old_len, new_len, *dest, flags);
-  }();
-  ValidateIfDebugLocked();
-  return result;
+  }
 }
 
 absl::StatusOr<Vma> MmStruct::VmaToResizeLocked(uint64_t addr, uint64_t old_len,

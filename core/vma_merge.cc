@@ -146,10 +146,6 @@ absl::Status MmStruct::VmaModifyLocked(uint64_t start, uint64_t end,
 
   const uint64_t flags_before = middle->vm_flags;
   const uint64_t pages = (end - start) >> kPageShift;
-  auto account = [&] {
-    VmStatAccountLocked(flags_before, -static_cast<int64_t>(pages));
-    VmStatAccountLocked(new_flags, pages);
-  };
 
   if (merge_left || merge_right) {
     uint64_t anon = middle->anon_vma;
@@ -189,7 +185,8 @@ absl::Status MmStruct::VmaModifyLocked(uint64_t start, uint64_t end,
       }
       RekeyLocked(next_end, grown);
     }
-    account();
+    VmStatAccountLocked(flags_before, -static_cast<int64_t>(pages));
+    VmStatAccountLocked(new_flags, pages);
     return absl::OkStatus();
   }
 
@@ -203,7 +200,8 @@ absl::Status MmStruct::VmaModifyLocked(uint64_t start, uint64_t end,
   }
   Vma* vma = const_cast<Vma*>(FindVmaLocked(start));
   vma->vm_flags = new_flags;
-  account();
+  VmStatAccountLocked(flags_before, -static_cast<int64_t>(pages));
+  VmStatAccountLocked(new_flags, pages);
   return absl::OkStatus();
 }
 
