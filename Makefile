@@ -3,8 +3,9 @@ JOBS ?= $(shell nproc)
 CMAKE ?= cmake
 RELEASE_DIR := build/release
 TEST_DIR := build/asan
+TSA_DIR := build/clang-tsa
 
-.PHONY: all deps release run test build-test bench format clean
+.PHONY: all deps release run test thread-safety bench format clean
 
 all: release
 
@@ -27,8 +28,16 @@ $(TEST_DIR)/CMakeCache.txt: | deps
 	$(CMAKE) -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
 	  -DMMSIM_SANITIZE=address,undefined
 
+$(TSA_DIR)/CMakeCache.txt: | deps
+	CXX=clang++ $(CMAKE) -S . -B $(TSA_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0"
+
+# clang checks the lock annotations (-Wthread-safety -Wthread-safety-beta
+# -Werror, set in CMakeLists.txt for clang) of the code that carries them.
+thread-safety: deps $(TSA_DIR)/CMakeCache.txt
+	$(CMAKE) --build $(TSA_DIR) -j $(JOBS) --target mmsim_core
+
 # Builds everything with ASan+UBSan and runs every test.
-test: deps $(TEST_DIR)/CMakeCache.txt
+test: deps $(TEST_DIR)/CMakeCache.txt thread-safety
 	$(CMAKE) --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
