@@ -68,6 +68,11 @@ absl::StatusOr<Vma> RegionFromProto(const v1::RegionSpec& region,
   vma.vm_end = region.end();
   ASSIGN_OR_RETURN(uint64_t flags, VmFlagsFromPerms(region.perms()));
   vma.vm_flags = flags | region.extra_vm_flags();
+  // Linux: mm/mmap.c accountable_mapping(): private writable memory is
+  // charged to the commit limit (VM_ACCOUNT), which also decides merges.
+  if ((flags & (kVmShared | kVmWrite)) == kVmWrite) {
+    vma.vm_flags |= kVmAccount;
+  }
   if (!region.file_name().empty()) {
     ASSIGN_OR_RETURN(vma.vm_file, registry.LookupFile(region.file_name()));
     vma.vm_ops = &kFileVmOps;
