@@ -33,6 +33,12 @@ std::vector<PairSpec> Pairs() {
   return {
       {"mmap+munmap, 1 anonymous page", "BM_Kernel_MmapMunmap1Page",
        "BM_Sim_MmapMunmap1Page", kMaxRatio, 0},
+      {"mmap+munmap, 1 page, 1,000 regions mapped",
+       "BM_Kernel_MmapMunmap1PageAmong/1000",
+       "BM_Sim_MmapMunmap1PageAmong/1000", kMaxRatio, 0},
+      {"mmap+munmap, 1 page, 65,000 regions mapped",
+       "BM_Kernel_MmapMunmap1PageAmong/65000",
+       "BM_Sim_MmapMunmap1PageAmong/65000", kMaxRatio, 0},
       {"mprotect split+re-merge (2 calls)", "BM_Kernel_MprotectSplitMerge",
        "BM_Sim_MprotectSplitMerge", kMaxRatio, 0},
       {"find_vma, 1 region (kernel: msync)", "BM_Kernel_FindVma/1",

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -46,6 +47,11 @@ constexpr uint64_t kSimRegionBase = uint64_t{0x10000000};
 // generator stays out of the timed loop. A power of two, indexed with a mask.
 constexpr size_t kAddrTableSize = size_t{1} << 16;
 constexpr uint64_t kSeed = 0x6d6d73696d;  // "mmsim"
+
+// Regions already mapped in the "Among" placement benchmarks: close to
+// max_map_count, leaving the kernel side room for this process's own VMAs
+// and the new mapping.
+constexpr int kAmongRegions = 65000;
 
 void* ArenaAddr(uint64_t offset) {
   return reinterpret_cast<void*>(kKernelArenaBase + offset);
@@ -107,6 +113,14 @@ std::string KernelBuildRegions(uint64_t pages) {
     }
   }
   return "";
+}
+
+// Returns how many of `wanted` one-page regions the kernel side can have:
+// vm.max_map_count less the VMAs this process already has, less a margin.
+uint64_t KernelRegionCount(uint64_t wanted) {
+  const int room = KernelMaxMapCount() - CountKernelVmas() - 16;
+  if (room <= 0) return 0;
+  return std::min<uint64_t>(wanted, static_cast<uint64_t>(room));
 }
 
 void KernelClearArena() { munmap(ArenaAddr(0), kKernelArenaSize); }
@@ -202,6 +216,69 @@ void BM_Sim_MmapMunmap1Page(benchmark::State& state) {
 }
 BENCHMARK(BM_Sim_MmapMunmap1Page);
 
+// The same with range(0) regions already mapped: does placing a mapping
+// stay cheap when the address space is full? The simulator's regions sit
+// where top-down mmap(NULL, ...) calls leave them, packed just under
+// mmap_base, and the new mapping is again mmap(NULL, ...) as in
+// BM_Sim_MmapMunmap1Page, so the search has to get past all of them. The
+// kernel's regions are in the arena and its mmap keeps the hint above them
+// (the hole search of mmap(NULL) would start at this process's mmap_base,
+// outside the arena); its maple tree keeps per-node gap sizes, so its search
+// does not depend on where the regions are.
+void BM_Kernel_MmapMunmap1PageAmong(benchmark::State& state) {
+  if (std::string err = CheckArenaEmpty(); !err.empty()) {
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  const uint64_t n = KernelRegionCount(static_cast<uint64_t>(state.range(0)));
+  if (std::string err = KernelBuildRegions(n); !err.empty()) {
+    KernelClearArena();
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  void* const hint = ArenaAddr(kKernelArenaSize / 2);
+  for (auto _ : state) {
+    void* p = mmap(hint, kPageSize, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != hint) {
+      if (p != MAP_FAILED) munmap(p, kPageSize);
+      state.SkipWithError("mmap did not honour the arena hint");
+      break;
+    }
+    munmap(p, kPageSize);
+  }
+  state.counters["regions"] = static_cast<double>(n);
+  KernelClearArena();
+}
+BENCHMARK(BM_Kernel_MmapMunmap1PageAmong)->Arg(1000)->Arg(kAmongRegions);
+
+void BM_Sim_MmapMunmap1PageAmong(benchmark::State& state) {
+  const uint64_t n = static_cast<uint64_t>(state.range(0));
+  MmStruct mm;
+  const uint64_t top = mm.config().mmap_base;
+  // What n calls of mmap(NULL, 4096) with alternating protections leave,
+  // built with MAP_FIXED because n searches would take O(n^2).
+  for (uint64_t i = 0; i < n; ++i) {
+    const int prot = (i % 2 == 0) ? kProtRead : (kProtRead | kProtWrite);
+    absl::StatusOr<uint64_t> addr = mm.DoMmap(
+        AnonArgs(kPageSize, prot, top - (i + 1) * kPageSize, kMapFixed));
+    if (!addr.ok()) {
+      state.SkipWithError(std::string(addr.status().message()).c_str());
+      return;
+    }
+  }
+  const MmapArgs args = AnonArgs(kPageSize, kProtRead | kProtWrite);
+  for (auto _ : state) {
+    absl::StatusOr<uint64_t> addr = mm.DoMmap(args);
+    if (!addr.ok() || !mm.DoMunmap(*addr, kPageSize).ok()) {
+      state.SkipWithError("DoMmap/DoMunmap failed");
+      break;
+    }
+  }
+  state.counters["regions"] = static_cast<double>(mm.Counters().map_count);
+}
+BENCHMARK(BM_Sim_MmapMunmap1PageAmong)->Arg(1000)->Arg(kAmongRegions);
+
 // ---------------------------------------------------------------------------
 // mprotect split + re-merge: three RW pages; the middle one goes to R (one
 // VMA becomes three) and back to RW (three merge into one). One iteration is
@@ -283,12 +360,6 @@ BENCHMARK(BM_Sim_MprotectSplitMerge);
 // alternating protections. The kernel side is capped by vm.max_map_count
 // less the VMAs this process already has; counter "regions" says how many
 // it really got.
-
-uint64_t KernelRegionCount(uint64_t wanted) {
-  const int room = KernelMaxMapCount() - CountKernelVmas() - 16;
-  if (room <= 0) return 0;
-  return std::min<uint64_t>(wanted, static_cast<uint64_t>(room));
-}
 
 template <int (*kCall)(void* page)>
 void KernelLookupBench(benchmark::State& state) {
