@@ -170,6 +170,10 @@ int main(int argc, char** argv) {
                                   : benchmark::ConsoleReporter::OO_Tabular);
   const std::string load_before = LoadAvg();
   benchmark::RunSpecifiedBenchmarks(&reporter);
+  if (reporter.samples().empty()) {  // --benchmark_list_tests, or no match
+    benchmark::Shutdown();
+    return 0;
+  }
 
   Report report = BuildReport(reporter, basis, Pairs(), IndexRows());
   struct utsname u;
