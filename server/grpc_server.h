@@ -5,6 +5,7 @@
 #ifndef MMSIM_SERVER_GRPC_SERVER_H_
 #define MMSIM_SERVER_GRPC_SERVER_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,13 @@ struct StartedServer {
 absl::StatusOr<StartedServer> StartGrpcServer(const std::string& address,
                                               grpc::Service* service,
                                               RpcMetrics* rpc_metrics);
+
+// Shuts `server` down: no new RPCs; RPCs in flight may finish until
+// `deadline`, then they are cancelled. Returns as soon as no RPC is in
+// flight (per `rpc_metrics`, which must be the server's): without this, an
+// idle client connection holds grpc::Server::Shutdown() until the deadline.
+void ShutdownGracefully(grpc::Server* server, const RpcMetrics& rpc_metrics,
+                        std::chrono::system_clock::time_point deadline);
 
 }  // namespace mmsim::server
 

@@ -140,15 +140,16 @@ int Run(const sigset_t& stop_signals) {
   PrintBanner(WithPort(grpc_address, started->port),
               exposer ? WithPort(metrics_address, metrics_port) : "");
 
-  std::thread signal_thread([&stop_signals, server] {
+  std::thread signal_thread([&stop_signals, &rpc_metrics, server] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     std::printf("mmsimd: signal %d, shutting down\n", sig);
     std::fflush(stdout);
     server->GetHealthCheckService()->SetServingStatus(false);
-    server->Shutdown(
+    ShutdownGracefully(
+        server, rpc_metrics,
         std::chrono::system_clock::now() +
-        std::chrono::seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
+            std::chrono::seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
   });
   server->Wait();
   signal_thread.join();

@@ -33,8 +33,12 @@ void AddGauge(prometheus::MetricFamily* family, int pid, double value) {
 // Records the status an RPC sends, just before it is sent.
 class RpcMetricsInterceptor : public grpc::experimental::Interceptor {
  public:
+  // gRPC creates one per call and destroys it when the call is done.
   RpcMetricsInterceptor(RpcMetrics* metrics, const char* method)
-      : metrics_(metrics), method_(method == nullptr ? "" : method) {}
+      : metrics_(metrics), method_(method == nullptr ? "" : method) {
+    metrics_->RpcStarted();
+  }
+  ~RpcMetricsInterceptor() override { metrics_->RpcFinished(); }
 
   void Intercept(
       grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -102,7 +106,12 @@ RpcMetrics::RpcMetrics(prometheus::Registry* registry)
     : rpcs_(prometheus::BuildCounter()
                 .Name("mmsim_rpcs_total")
                 .Help("Finished RPCs by method and gRPC status code.")
-                .Register(*registry)) {
+                .Register(*registry)),
+      in_flight_(prometheus::BuildGauge()
+                     .Name("mmsim_rpcs_in_flight")
+                     .Help("RPCs started and not yet finished.")
+                     .Register(*registry)
+                     .Add({})) {
   const google::protobuf::ServiceDescriptor* service =
       google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
           "mmsim.v1.MemoryManager");

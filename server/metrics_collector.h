@@ -4,6 +4,7 @@
 //   mmsim_map_count{pid}                 gauge, regions of each process
 //   mmsim_total_vm_bytes{pid}            gauge, total_vm of each process
 //   mmsim_rpcs_total{method,code}        counter, finished RPCs
+//   mmsim_rpcs_in_flight                 gauge, RPCs started, not finished
 // Per-process series exist for at most `max_pids` processes (the lowest
 // pids), so label cardinality stays bounded however many processes exist.
 #ifndef MMSIM_SERVER_METRICS_COLLECTOR_H_
@@ -21,6 +22,7 @@
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
+#include "prometheus/gauge.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
 
@@ -51,12 +53,18 @@ class RpcMetrics {
   // outside mmsim.v1.MemoryManager are counted as "other".
   void Record(absl::string_view full_method, grpc::StatusCode code);
 
+  // RPCs (of every service) that started and have not finished.
+  void RpcStarted() { in_flight_.Increment(); }
+  void RpcFinished() { in_flight_.Decrement(); }
+  int InFlight() const { return static_cast<int>(in_flight_.Value()); }
+
   // Returns a server interceptor factory that calls Record() for every RPC.
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
   NewInterceptorFactory();
 
  private:
   prometheus::Family<prometheus::Counter>& rpcs_;
+  prometheus::Gauge& in_flight_;
   absl::flat_hash_set<std::string> methods_;  // MemoryManager's, immutable
 };
 

@@ -626,6 +626,19 @@ TEST_F(MmServiceTest, RpcsAreCountedByMethodAndCode) {
       HasSubstr("mmsim_rpcs_total{code=\"OK\",method=\"CreateProcess\"} 1"));
 }
 
+TEST_F(MmServiceTest, ShutdownGracefullyDoesNotWaitForIdleClients) {
+  NewProcess();  // the client now holds an idle connection
+  const auto start = std::chrono::steady_clock::now();
+  ShutdownGracefully(
+      server_.get(), rpc_metrics_,
+      std::chrono::system_clock::now() + std::chrono::seconds(60));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  // The server is down: calls fail with UNAVAILABLE, no errno.
+  absl::StatusOr<int> pid = client_->CreateProcess();
+  EXPECT_EQ(pid.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(LinuxErrno(pid.status()), std::nullopt);
+}
+
 TEST_F(MmServiceTest, CollectorExportsProcessGauges) {
   const int pid = NewProcess();
   MmMetricsCollector collector(&registry_, /*max_pids=*/1);

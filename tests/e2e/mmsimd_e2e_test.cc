@@ -1,0 +1,353 @@
+// End to end: the real mmsimd binary on 127.0.0.1 (ports 0, read back from
+// --port_file), driven by the real mmctl binary and by MmClient, its
+// /metrics endpoint fetched with curl, then stopped with SIGTERM/SIGINT,
+// which must end it with exit status 0. Every child is waited for; every
+// wait is bounded.
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "client/mm_client.h"
+#include "core/limits.h"
+#include "core/linux_error.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+
+#ifndef MMSIMD_PATH
+#error "MMSIMD_PATH must name the mmsimd binary"
+#endif
+#ifndef MMCTL_PATH
+#error "MMCTL_PATH must name the mmctl binary"
+#endif
+
+namespace mmsim {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr auto kStartTimeout = std::chrono::seconds(60);  // ASan is slow
+constexpr auto kStopTimeout = std::chrono::seconds(60);
+constexpr auto kCommandTimeout = std::chrono::seconds(60);
+// Long, so that a stop which waits for it is told from one that does not.
+constexpr auto kShutdownGrace = std::chrono::seconds(40);
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Waits for `pid` for at most `timeout`; returns its wait status, or nullopt
+// if it is still running.
+std::optional<int> WaitFor(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    int status = 0;
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return status;
+    if (r < 0 && errno != EINTR) return status;  // not our child any more
+    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// Forks and execs `argv`, stdout and stderr to the given files. Only
+// async-signal-safe calls happen between fork and exec.
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& out,
+            const std::string& err) {
+  std::vector<char*> args;
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int null_fd = open("/dev/null", O_RDONLY);
+    if (out_fd < 0 || err_fd < 0 || null_fd < 0) _exit(127);
+    dup2(null_fd, 0);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+struct CommandResult {
+  int exit_code = -1;  // -1: killed or timed out
+  std::string out;
+  std::string err;
+};
+
+class E2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/mmsim_e2e.XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+  }
+
+  void TearDown() override {
+    if (server_pid_ > 0) {  // a failed test: make sure nothing is left
+      kill(server_pid_, SIGKILL);
+      WaitFor(server_pid_, kStopTimeout);
+    }
+    for (const char* f : {"port", "server.out", "server.err", "cmd.out",
+                          "cmd.err", "port.tmp"}) {
+      unlink(absl::StrCat(dir_, "/", f).c_str());
+    }
+    rmdir(dir_.c_str());
+  }
+
+  // Starts mmsimd and waits for its port file.
+  void StartServer() {
+    const std::string port_file = dir_ + "/port";
+    server_pid_ =
+        Spawn({MMSIMD_PATH, "--grpc_address=127.0.0.1:0",
+               "--metrics_address=127.0.0.1:0", "--port_file=" + port_file},
+              dir_ + "/server.out", dir_ + "/server.err");
+    ASSERT_GT(server_pid_, 0);
+    const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+    while (grpc_port_ == 0 || metrics_port_ == 0) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+          << "mmsimd did not write " << port_file << "\n"
+          << ReadFile(dir_ + "/server.err");
+      int status = 0;
+      ASSERT_EQ(waitpid(server_pid_, &status, WNOHANG), 0)
+          << "mmsimd exited early:\n"
+          << ReadFile(dir_ + "/server.err");
+      for (absl::string_view line :
+           absl::StrSplit(ReadFile(port_file), '\n', absl::SkipEmpty())) {
+        std::pair<absl::string_view, absl::string_view> kv =
+            absl::StrSplit(line, absl::MaxSplits('=', 1));
+        int port = 0;
+        if (!absl::SimpleAtoi(kv.second, &port)) continue;
+        if (kv.first == "grpc_port") grpc_port_ = port;
+        if (kv.first == "metrics_port") metrics_port_ = port;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
+  // Sends `sig` and returns the server's wait status.
+  int StopServer(int sig) {
+    kill(server_pid_, sig);
+    std::optional<int> status = WaitFor(server_pid_, kStopTimeout);
+    if (!status.has_value()) {
+      kill(server_pid_, SIGKILL);
+      WaitFor(server_pid_, kStopTimeout);
+      server_pid_ = 0;
+      ADD_FAILURE() << "mmsimd ignored signal " << sig;
+      return -1;
+    }
+    server_pid_ = 0;
+    return *status;
+  }
+
+  CommandResult Run(std::vector<std::string> argv) {
+    const std::string out = dir_ + "/cmd.out";
+    const std::string err = dir_ + "/cmd.err";
+    pid_t pid = Spawn(argv, out, err);
+    CommandResult result;
+    std::optional<int> status = WaitFor(pid, kCommandTimeout);
+    if (!status.has_value()) {
+      kill(pid, SIGKILL);
+      WaitFor(pid, kStopTimeout);
+      ADD_FAILURE() << argv[0] << " timed out";
+    } else if (WIFEXITED(*status)) {
+      result.exit_code = WEXITSTATUS(*status);
+    }
+    result.out = ReadFile(out);
+    result.err = ReadFile(err);
+    return result;
+  }
+
+  // Runs mmctl against the server.
+  CommandResult Mmctl(std::vector<std::string> args) {
+    std::vector<std::string> argv = {
+        MMCTL_PATH, absl::StrCat("--server=127.0.0.1:", grpc_port_),
+        "--timeout=20"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Run(argv);
+  }
+
+  std::string dir_;
+  pid_t server_pid_ = 0;
+  int grpc_port_ = 0;
+  int metrics_port_ = 0;
+};
+
+int ParsePidJson(const std::string& json) {
+  // {"pid":100}
+  absl::string_view s = json;
+  int pid = 0;
+  if (absl::ConsumePrefix(&s, "{\"pid\":")) {
+    s = absl::StripTrailingAsciiWhitespace(s);
+    absl::ConsumeSuffix(&s, "}");
+    absl::SimpleAtoi(s, &pid);
+  }
+  return pid;
+}
+
+TEST_F(E2eTest, MmctlDrivesTheServerAndMetricsAreScraped) {
+  StartServer();
+  CommandResult create = Mmctl({"create", "--json"});
+  ASSERT_EQ(create.exit_code, 0) << create.err;
+  const int pid = ParsePidJson(create.out);
+  ASSERT_GT(pid, 0) << create.out;
+  const std::string p = absl::StrCat(pid);
+
+  CommandResult mmap = Mmctl({"mmap", p, "--len", "8K", "--prot", "rw-",
+                              "--flags", "private,anonymous"});
+  ASSERT_EQ(mmap.exit_code, 0) << mmap.err;
+  ASSERT_THAT(mmap.out, StartsWith("0x"));
+  const std::string addr(absl::StripAsciiWhitespace(mmap.out));
+
+  CommandResult maps = Mmctl({"maps", p});
+  ASSERT_EQ(maps.exit_code, 0) << maps.err;
+  EXPECT_THAT(maps.out, HasSubstr(addr.substr(2) + "-"));
+  EXPECT_THAT(maps.out, HasSubstr("[stack]"));
+
+  CommandResult mprotect = Mmctl({"mprotect", p, addr, "4K", "--prot", "r--"});
+  EXPECT_EQ(mprotect.exit_code, 0) << mprotect.err;
+  CommandResult vmas = Mmctl({"vmas", p, "--json"});
+  EXPECT_EQ(vmas.exit_code, 0) << vmas.err;
+  EXPECT_THAT(vmas.out, HasSubstr("\"perms\":\"r--p\""));
+  CommandResult mm = Mmctl({"mm", p});
+  EXPECT_EQ(mm.exit_code, 0) << mm.err;
+  EXPECT_THAT(mm.out, HasSubstr("map_count"));
+
+  // Failures: exit 1 and the errno, by name and number.
+  CommandResult bad = Mmctl({"munmap", p, "0x1001", "4K"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, StartsWith("mmctl: munmap: EINVAL (22): "));
+  CommandResult gone = Mmctl({"rm", "99999"});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_THAT(gone.err, StartsWith("mmctl: rm: ESRCH (3): "));
+
+  if (access("/usr/bin/curl", X_OK) == 0) {
+    CommandResult scrape =
+        Run({"/usr/bin/curl", "-sf", "--max-time", "20",
+             absl::StrCat("http://127.0.0.1:", metrics_port_, "/metrics")});
+    ASSERT_EQ(scrape.exit_code, 0) << scrape.err;
+    EXPECT_THAT(scrape.out, HasSubstr("mmsim_processes 1"));
+    EXPECT_THAT(scrape.out,
+                HasSubstr(absl::StrCat("mmsim_map_count{pid=\"", pid, "\"}")));
+    EXPECT_THAT(scrape.out,
+                HasSubstr("mmsim_rpcs_total{code=\"INVALID_ARGUMENT\","
+                          "method=\"Munmap\"} 1"));
+  } else {
+    ADD_FAILURE() << "curl not installed (make deps installs it)";
+  }
+
+  const int status = StopServer(SIGTERM);
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << ReadFile(dir_ + "/server.err");
+  EXPECT_THAT(ReadFile(dir_ + "/server.out"), HasSubstr("mmsimd: stopped"));
+}
+
+TEST_F(E2eTest, MmClientAndHealthAgainstTheRealServer) {
+  StartServer();
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
+                                     grpc::InsecureChannelCredentials());
+  {
+    auto health = grpc::health::v1::Health::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(20));
+    grpc::health::v1::HealthCheckResponse resp;
+    ASSERT_TRUE(
+        health->Check(&ctx, grpc::health::v1::HealthCheckRequest(), &resp)
+            .ok());
+    EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  }
+  client::MmClient client(channel, std::chrono::seconds(20));
+  absl::StatusOr<int> pid = client.CreateProcess();
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  absl::StatusOr<uint64_t> addr = client.MmapAnon(
+      *pid, 0, 4 * kPageSize, kProtRead | kProtWrite, kMapPrivate);
+  ASSERT_TRUE(addr.ok()) << addr.status();
+  absl::Status hole = client.Mprotect(*pid, 0x10000000, kPageSize, kProtRead);
+  EXPECT_EQ(hole.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(LinuxErrno(hole), ENOMEM);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  const int status = StopServer(SIGINT);
+  std::printf("stop took %lld ms\n",
+              (long long)std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - t0)
+                  .count());
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << ReadFile(dir_ + "/server.err");
+}
+
+TEST_F(E2eTest, MmctlImportsARealProcess) {
+  StartServer();
+  // /proc/self/maps read by mmctl is mmctl's own address space.
+  CommandResult create =
+      Mmctl({"create", "--from-maps", "/proc/self/maps", "--json"});
+  ASSERT_EQ(create.exit_code, 0) << create.err;
+  const int pid = ParsePidJson(create.out);
+  ASSERT_GT(pid, 0) << create.out;
+  CommandResult maps = Mmctl({"maps", absl::StrCat(pid)});
+  ASSERT_EQ(maps.exit_code, 0) << maps.err;
+  EXPECT_THAT(maps.out, HasSubstr("[stack]"));
+  EXPECT_THAT(maps.out, HasSubstr("mmctl"));
+  CommandResult files = Mmctl({"file", "ls"});
+  EXPECT_EQ(files.exit_code, 0) << files.err;
+  EXPECT_THAT(files.out, HasSubstr("mmctl"));
+  EXPECT_EQ(WEXITSTATUS(StopServer(SIGTERM)), 0);
+}
+
+TEST_F(E2eTest, MmctlHelpAndUsageErrors) {
+  CommandResult help = Run({MMCTL_PATH, "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* verb : {"create",        "rm",         "ps",      "prlimit",
+                           "file",          "mmap",       "munmap",  "mprotect",
+                           "mremap",        "brk",        "mlock",   "munlock",
+                           "mlockall",      "munlockall", "madvise", "find-vma",
+                           "unmapped-area", "maps",       "vmas",    "mm"}) {
+    EXPECT_THAT(help.out, HasSubstr(absl::StrCat("  ", verb))) << verb;
+  }
+  EXPECT_EQ(Run({MMCTL_PATH, "frobnicate"}).exit_code, 2);
+  EXPECT_EQ(Run({MMCTL_PATH, "mmap", "1", "--bogus", "x"}).exit_code, 2);
+  EXPECT_EQ(Run({MMCTL_PATH, "mmap", "1", "--len", "12Q"}).exit_code, 2);
+}
+
+TEST_F(E2eTest, ServerRefusesABusyPort) {
+  StartServer();
+  // A second server on the first one's gRPC port fails and says why.
+  CommandResult second =
+      Run({MMSIMD_PATH, absl::StrCat("--grpc_address=127.0.0.1:", grpc_port_),
+           "--metrics_address=127.0.0.1:0"});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_THAT(second.err, HasSubstr("cannot listen"));
+  EXPECT_EQ(WEXITSTATUS(StopServer(SIGTERM)), 0);
+}
+
+}  // namespace
+}  // namespace mmsim
