@@ -259,7 +259,7 @@ std::string VmaLine(const v1::VmaInfo& vma) {
   std::string name =
       vma.file_name().empty() ? vma.special_name() : vma.file_name();
   return absl::StrFormat(
-      "%012x-%012x %s pgoff=%-8x flags=%-8x anon_vma=%-4d %s", vma.start(),
+      "%012x-%012x %s pgoff=%#-11x flags=%#-10x anon_vma=%-4d %s", vma.start(),
       vma.end(), vma.perms(), vma.pgoff(), vma.vm_flags(), vma.anon_vma(),
       name);
 }
