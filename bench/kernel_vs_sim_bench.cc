@@ -33,9 +33,9 @@
 namespace mmsim {
 namespace {
 
-// 16 TiB: above the PIE heap region is far (0x55..), below the mmap base
-// (0x7f..) by ~100 TiB, so neither malloc nor the loader places anything
-// here, with or without ASLR.
+// 16 TiB up: far below both the PIE binary and its heap (0x55.., ~85 TiB)
+// and the mmap area and stacks (0x7f.., ~127 TiB), with or without ASLR, so
+// neither malloc nor the loader places anything here.
 constexpr uint64_t kKernelArenaBase = uint64_t{0x100000000000};
 constexpr uint64_t kKernelArenaSize = uint64_t{1} << 30;  // 1 GiB
 
