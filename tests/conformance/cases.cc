@@ -1,0 +1,370 @@
+#include "tests/conformance/cases.h"
+
+namespace mmsim {
+namespace conformance {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kR = 1, kW = 2, kX = 4, kRW = 3;
+constexpr uint64_t kShared = 0x01, kPrivate = 0x02;
+constexpr uint64_t kFixed = 0x10, kAnon = 0x20;
+constexpr uint64_t kGrowsdown = 0x100, kLocked = 0x2000, kPopulate = 0x8000;
+constexpr uint64_t kStack = 0x20000, kNoreplace = 0x100000;
+constexpr uint64_t kMaymove = 1, kMremapFixed = 2, kDontunmap = 4;
+constexpr uint64_t kInf = ~uint64_t{0};
+
+// Builds the ops of one case. Page(i) is page i of a 1024-page area that
+// ends 4 MiB below the window top, so layouts read left to right as in the
+// kernel's tools/testing/vma tests.
+class B {
+ public:
+  explicit B(const Window& w) : w_(w), base_(w.hi - (8u << 20)) {}
+  uint64_t Page(uint64_t i) const { return base_ + i * kPage; }
+  static uint64_t Pages(uint64_t n) { return n * kPage; }
+
+  B& Op6(uint32_t kind, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0,
+         uint64_t a3 = 0, uint64_t a4 = 0, uint64_t a5 = 0) {
+    Op op;
+    op.kind = kind;
+    op.a[0] = a0;
+    op.a[1] = a1;
+    op.a[2] = a2;
+    op.a[3] = a3;
+    op.a[4] = a4;
+    op.a[5] = a5;
+    ops_.push_back(op);
+    return *this;
+  }
+  // Anonymous MAP_FIXED mapping of n pages at page i.
+  B& Anon(uint64_t i, uint64_t n, uint64_t prot, uint64_t extra = 0,
+          uint64_t type = kPrivate) {
+    return Op6(kOpMmap, Page(i), Pages(n), prot, type | kFixed | kAnon | extra,
+               kFdNone, 0);
+  }
+  // File MAP_FIXED mapping of n pages at page i, file page `pgoff`.
+  B& File(uint64_t i, uint64_t n, uint64_t prot, uint64_t type, int file,
+          int mode, uint64_t pgoff) {
+    return Op6(kOpMmap, Page(i), Pages(n), prot, type | kFixed,
+               FdSel(file, mode), pgoff * kPage);
+  }
+  B& Munmap(uint64_t i, uint64_t n) { return Op6(kOpMunmap, Page(i), Pages(n)); }
+  B& Mprotect(uint64_t i, uint64_t n, uint64_t prot) {
+    return Op6(kOpMprotect, Page(i), Pages(n), prot);
+  }
+  B& Memlock(uint64_t bytes) {
+    return Op6(kOpSetrlimit, kRlimMemlock, std::min(bytes, w_.rlim_max[2]),
+               w_.rlim_max[2]);
+  }
+  std::vector<Op> Done() { return ops_; }
+
+  const Window& w_;
+  uint64_t base_;
+  std::vector<Op> ops_;
+};
+
+std::vector<Case> MakeCases() {
+  std::vector<Case> c;
+  auto add = [&c](const char* name, const char* rule,
+                  std::function<void(B&)> body) {
+    c.push_back({name, rule, [body](const Window& w) {
+                   B b(w);
+                   body(b);
+                   return b.Done();
+                 }});
+  };
+
+  // --- merges (mm/vma.c vma_merge_new_range) ---
+  add("MergeAnonAdjacentSameProt",
+      "a new anonymous mapping right after one with equal flags extends it",
+      [](B& b) { b.Anon(0, 2, kRW).Anon(2, 2, kRW).Anon(6, 2, kRW).Anon(4, 2, kRW); });
+  add("MergeAnonDifferentProt",
+      "adjacent anonymous mappings with different protections stay apart",
+      [](B& b) { b.Anon(0, 2, kRW).Anon(2, 2, kR).Anon(4, 2, kRW); });
+  add("MergeFillHoleBothSides",
+      "filling the hole between two compatible mappings merges all three",
+      [](B& b) { b.Anon(0, 3, kR).Anon(5, 3, kR).Anon(3, 2, kR); });
+  add("MergeFileContiguousPgoff",
+      "file mappings merge only when the file offsets are contiguous",
+      [](B& b) {
+        b.File(0, 2, kRW, kShared, 0, 1, 0).File(2, 2, kRW, kShared, 0, 1, 2);
+        b.File(10, 2, kRW, kShared, 0, 1, 0).File(12, 2, kRW, kShared, 0, 1, 8);
+        b.File(20, 2, kR, kPrivate, 1, 0, 4).File(18, 2, kR, kPrivate, 1, 0, 2);
+        b.File(30, 2, kR, kPrivate, 1, 0, 0).File(32, 2, kR, kPrivate, 0, 0, 2);
+      });
+  add("MergeVmAccountDiffers",
+      "a read-only private mapping is not accounted (no VM_ACCOUNT), so it "
+      "does not merge with a writable one until mprotect makes it writable",
+      [](B& b) { b.Anon(0, 2, kR).Anon(2, 2, kRW).Mprotect(0, 2, kRW); });
+  add("MergeSharedAnonNever",
+      "shared anonymous mappings are separate shmem objects and never merge",
+      [](B& b) { b.Anon(0, 2, kRW, 0, kShared).Anon(2, 2, kRW, 0, kShared); });
+  add("MergeAnonVmaCompatibility",
+      "populated (faulted) regions get different anon_vmas; filling the hole "
+      "between two of them merges with one side only",
+      [](B& b) {
+        b.Anon(0, 2, kRW, kPopulate).Anon(4, 2, kRW, kPopulate).Anon(2, 2, kRW);
+      });
+
+  // --- Understanding the Linux Kernel, figure 8-1 ---
+  add("Fig81Enlarge", "adding a compatible adjacent interval enlarges a region",
+      [](B& b) { b.Anon(0, 4, kR).Anon(4, 4, kR); });
+  add("Fig81Create", "an incompatible interval creates a new region",
+      [](B& b) { b.Anon(0, 4, kR).Anon(4, 4, kRW); });
+  add("Fig81Shrink", "removing the end of a region shrinks it",
+      [](B& b) { b.Anon(0, 8, kRW).Munmap(6, 2).Munmap(0, 2); });
+  add("Fig81Split", "removing the middle of a region splits it in two",
+      [](B& b) { b.Anon(0, 8, kRW).Munmap(3, 2); });
+
+  // --- munmap ---
+  add("MunmapHoleIsNotAnError", "munmap of an unmapped range returns 0",
+      [](B& b) { b.Munmap(100, 4).Anon(0, 2, kR).Munmap(2, 10); });
+  add("MunmapSpanningRegionsAndHoles",
+      "one munmap removes every region in the range and trims the ends",
+      [](B& b) {
+        b.Anon(0, 3, kR).Anon(4, 3, kRW).Anon(8, 3, kR | kX).Munmap(1, 9);
+      });
+  add("MunmapInvalid", "unaligned address or zero length is EINVAL",
+      [](B& b) {
+        b.Anon(0, 2, kR).Op6(kOpMunmap, b.Page(0) + 1, kPage)
+            .Op6(kOpMunmap, b.Page(0), 0)
+            .Op6(kOpMunmap, b.Page(0), ~uint64_t{0} - b.Page(0));
+      });
+
+  // --- mprotect ---
+  add("MprotectSplitMiddle", "mprotect of the middle of a region splits it",
+      [](B& b) { b.Anon(0, 5, kRW).Mprotect(2, 1, kR).Mprotect(2, 1, kRW); });
+  add("MprotectHolePartialEffect",
+      "mprotect over a hole fails with ENOMEM after changing the part before "
+      "the hole",
+      [](B& b) { b.Anon(0, 2, kRW).Anon(3, 2, kRW).Mprotect(0, 5, kR); });
+  add("MprotectStartsInHole", "mprotect starting in a hole is ENOMEM",
+      [](B& b) { b.Anon(2, 2, kRW).Mprotect(0, 4, kR); });
+  add("MprotectReadOnlySharedFile",
+      "a shared mapping of a read-only descriptor cannot become writable "
+      "(EACCES); a private one can",
+      [](B& b) {
+        b.File(0, 2, kR, kShared, 0, 0, 0).Mprotect(0, 2, kRW);
+        b.File(4, 2, kR, kPrivate, 0, 0, 0).Mprotect(4, 2, kRW);
+      });
+  add("MprotectInvalid", "unaligned start, unknown bits: EINVAL; len 0: 0",
+      [](B& b) {
+        b.Anon(0, 2, kRW).Op6(kOpMprotect, b.Page(0) + 8, kPage, kR)
+            .Op6(kOpMprotect, b.Page(0), kPage, 0x10)
+            .Op6(kOpMprotect, b.Page(0), 0, kR)
+            .Op6(kOpMprotect, b.Page(0), kPage, 0x03000000);
+      });
+  add("MprotectGrowsdown",
+      "PROT_GROWSDOWN extends the change down to the start of a "
+      "MAP_GROWSDOWN region; on other regions it is EINVAL",
+      [](B& b) {
+        b.Anon(0, 4, kRW, kGrowsdown).Mprotect(2, 1, kR | 0x01000000);
+        b.Anon(8, 4, kRW).Mprotect(10, 1, kR | 0x01000000);
+      });
+
+  // --- mremap ---
+  add("MremapShrinkGrowInPlace",
+      "mremap shrinks in place and grows in place when the space after is free",
+      [](B& b) {
+        b.Anon(0, 4, kRW).Op6(kOpMremap, b.Page(0), b.Pages(4), b.Pages(2), 0)
+            .Op6(kOpMremap, b.Page(0), b.Pages(2), b.Pages(6), 0);
+      });
+  add("MremapGrowBlocked",
+      "growing into an occupied range is ENOMEM without MREMAP_MAYMOVE and "
+      "moves with it",
+      [](B& b) {
+        b.Anon(0, 4, kRW).Anon(4, 1, kR)
+            .Op6(kOpMremap, b.Page(0), b.Pages(4), b.Pages(8), 0)
+            .Op6(kOpMremap, b.Page(0), b.Pages(4), b.Pages(8), kMaymove);
+      });
+  add("MremapFixedAndDontunmap",
+      "MREMAP_FIXED moves to the given address (replacing what is there); "
+      "MREMAP_DONTUNMAP leaves the source mapped",
+      [](B& b) {
+        b.Anon(0, 4, kRW).Anon(20, 2, kR)
+            .Op6(kOpMremap, b.Page(0), b.Pages(4), b.Pages(4),
+                 kMaymove | kMremapFixed, b.Page(19))
+            .Op6(kOpMremap, b.Page(19), b.Pages(4), b.Pages(4),
+                 kMaymove | kDontunmap);
+      });
+  add("MremapErrors",
+      "EINVAL for unaligned addresses, unknown flags, FIXED without MAYMOVE, "
+      "new_len 0, overlapping FIXED ranges; EFAULT for a range that is not "
+      "one mapping",
+      [](B& b) {
+        b.Anon(0, 4, kRW).Anon(4, 2, kR);
+        b.Op6(kOpMremap, b.Page(0) + 1, kPage, kPage, 0);
+        b.Op6(kOpMremap, b.Page(0), kPage, kPage, 8);
+        b.Op6(kOpMremap, b.Page(0), kPage, kPage, kMremapFixed, b.Page(10));
+        b.Op6(kOpMremap, b.Page(0), kPage, 0, kMaymove);
+        b.Op6(kOpMremap, b.Page(0), b.Pages(2), b.Pages(2),
+              kMaymove | kMremapFixed, b.Page(1));
+        b.Op6(kOpMremap, b.Page(0), b.Pages(6), b.Pages(8), kMaymove);
+        b.Op6(kOpMremap, b.Page(10), b.Pages(1), b.Pages(2), kMaymove);
+        b.Op6(kOpMremap, b.Page(0), b.Pages(2), b.Pages(4), kDontunmap);
+      });
+  add("MremapSharedDuplicate",
+      "old_len 0 on a shared mapping creates a second mapping of the same "
+      "pages",
+      [](B& b) {
+        b.Anon(0, 4, kRW, 0, kShared)
+            .Op6(kOpMremap, b.Page(0), 0, b.Pages(2), kMaymove)
+            .Anon(8, 2, kRW)
+            .Op6(kOpMremap, b.Page(8), 0, b.Pages(2), kMaymove);
+      });
+
+  // --- brk ---
+  add("Brk", "brk grows and shrinks the heap; a request below the start or "
+      "into another mapping leaves it unchanged",
+      [](B& b) {
+        uint64_t lo = b.w_.brk_lo;
+        b.Op6(kOpBrk, 0).Op6(kOpBrk, lo + b.Pages(3)).Op6(kOpBrk, lo + b.Pages(1))
+            .Op6(kOpBrk, lo + b.Pages(1) + 5).Op6(kOpBrk, 0x1000)
+            .Op6(kOpMmap, lo + b.Pages(8), b.Pages(2), kR,
+                 kPrivate | kAnon | kFixed, kFdNone, 0)
+            .Op6(kOpBrk, lo + b.Pages(9)).Op6(kOpBrk, lo + b.Pages(8))
+            .Op6(kOpBrk, lo);
+      });
+
+  // --- mlock ---
+  add("MlockAccounting",
+      "mlock splits regions and counts locked_vm; mlock2 ONFAULT too; "
+      "munlock reverses; the limit gives ENOMEM",
+      [](B& b) {
+        b.Memlock(64 << 10).Anon(0, 8, kRW).Op6(kOpMlock, b.Page(2), b.Pages(3))
+            .Op6(kOpMlock2, b.Page(5), b.Pages(2), 1)
+            .Op6(kOpMlock, b.Page(0), b.Pages(8))
+            .Op6(kOpMunlock, b.Page(3), b.Pages(1))
+            .Anon(16, 32, kRW).Op6(kOpMlock, b.Page(16), b.Pages(32))
+            .Op6(kOpMlock, b.Page(9), b.Pages(2));
+      });
+  add("MlockLimitZero",
+      "with RLIMIT_MEMLOCK 0 and no CAP_IPC_LOCK, mlock and MAP_LOCKED are "
+      "EPERM",
+      [](B& b) {
+        b.Memlock(0).Anon(0, 2, kRW).Op6(kOpMlock, b.Page(0), b.Pages(1))
+            .Anon(4, 2, kRW, kLocked).Op6(kOpMlockall, 1);
+      });
+  add("MapLockedOverLimit",
+      "MAP_LOCKED beyond RLIMIT_MEMLOCK is EAGAIN",
+      [](B& b) { b.Memlock(16 << 10).Anon(0, 2, kRW, kLocked).Anon(4, 8, kRW, kLocked); });
+  add("MlockallFuture",
+      "mlockall(MCL_FUTURE) locks later mappings; munlockall clears it",
+      [](B& b) {
+        b.Memlock(64 << 20).Op6(kOpMlockall, 2).Anon(0, 2, kRW).Anon(2, 2, kRW)
+            .Op6(kOpMunlockall).Anon(4, 2, kRW).Op6(kOpMlockall, 0)
+            .Op6(kOpMlockall, 4).Op6(kOpMlockall, 1 | 4).Op6(kOpMunlockall);
+      });
+
+  // --- madvise ---
+  add("MadviseHoleEnomem",
+      "madvise over a hole applies to the mapped parts and returns ENOMEM",
+      [](B& b) {
+        b.Anon(0, 2, kRW).Anon(3, 2, kRW)
+            .Op6(kOpMadvise, b.Page(0), b.Pages(5), 4)
+            .Op6(kOpMadvise, b.Page(0), b.Pages(5), 10)
+            .Op6(kOpMadvise, b.Page(10), b.Pages(2), 3);
+      });
+  add("MadviseFlagsSplit",
+      "advice that changes vm_flags (DONTFORK, DONTDUMP, HUGEPAGE...) splits "
+      "and merges back",
+      [](B& b) {
+        b.Anon(0, 6, kRW).Op6(kOpMadvise, b.Page(2), b.Pages(2), 10)
+            .Op6(kOpMadvise, b.Page(2), b.Pages(2), 11)
+            .Op6(kOpMadvise, b.Page(1), b.Pages(1), 16)
+            .Op6(kOpMadvise, b.Page(0), b.Pages(6), 14)
+            .Op6(kOpMadvise, b.Page(0), b.Pages(6), 18)
+            .Op6(kOpMadvise, b.Page(0), b.Pages(6), 999);
+      });
+  add("MadviseDontneedLocked", "MADV_DONTNEED on a locked region is EINVAL",
+      [](B& b) {
+        b.Memlock(1 << 20).Anon(0, 2, kRW, kLocked)
+            .Op6(kOpMadvise, b.Page(0), b.Pages(2), 4);
+      });
+
+  // --- mmap argument checks and placement ---
+  add("MmapErrors",
+      "EINVAL (len 0, bad type, unaligned offset), ENOMEM (len overflow), "
+      "EBADF, EACCES (descriptor mode), EEXIST (MAP_FIXED_NOREPLACE), EPERM "
+      "(below vm.mmap_min_addr), EOVERFLOW (file offset)",
+      [](B& b) {
+        b.Op6(kOpMmap, 0, 0, kR, kPrivate | kAnon, kFdNone, 0);
+        b.Op6(kOpMmap, 0, kPage, kR, kAnon, kFdNone, 0);
+        b.Op6(kOpMmap, 0, kPage, kR, kPrivate | kAnon, kFdNone, 12);
+        b.Op6(kOpMmap, 0, ~uint64_t{0} - 10, kR, kPrivate | kAnon, kFdNone, 0);
+        b.Op6(kOpMmap, 0, kPage, kR, kPrivate, kFdNone, 0);
+        b.Op6(kOpMmap, 0, kPage, kR, kPrivate, kFdBad, 0);
+        b.Op6(kOpMmap, 0, kPage, kRW, kShared, FdSel(0, 0), 0);
+        b.Op6(kOpMmap, 0, kPage, kR, kPrivate, FdSel(0, 2), 0);
+        b.Anon(0, 2, kR).Op6(kOpMmap, b.Page(1), b.Pages(2), kR,
+                             kPrivate | kAnon | kNoreplace, kFdNone, 0);
+        b.Op6(kOpMmap, 0x1000, kPage, kR, kPrivate | kAnon | kFixed, kFdNone, 0);
+        b.Op6(kOpMmap, 0, kPage, kR, kShared, FdSel(0, 0), uint64_t{1} << 63);
+        b.Op6(kOpMmap, 0, kPage, kR, 0x03 | kAnon | 0x400, kFdNone, 0);
+      });
+  add("MmapTopDownPlacement",
+      "mappings without a hint go top-down below mmap_base; a free hint is "
+      "used; a taken hint is ignored",
+      [](B& b) {
+        b.Op6(kOpMmap, 0, b.Pages(3), kR, kPrivate | kAnon, kFdNone, 0);
+        b.Op6(kOpMmap, 0, b.Pages(1), kRW, kPrivate | kAnon, kFdNone, 0);
+        b.Op6(kOpMmap, b.Page(40), b.Pages(2), kR, kPrivate | kAnon, kFdNone, 0);
+        b.Op6(kOpMmap, b.Page(40), b.Pages(2), kR, kPrivate | kAnon, kFdNone, 0);
+      });
+  add("MmapThpAlignment",
+      "anonymous private mappings whose length is a multiple of 2 MiB are "
+      "2 MiB aligned (Linux >= 6.7); other lengths and shared ones are not",
+      [](B& b) {
+        b.Op6(kOpMmap, 0, b.Pages(1), kRW, kPrivate | kAnon, kFdNone, 0);
+        b.Op6(kOpMmap, 0, 2u << 20, kRW, kPrivate | kAnon, kFdNone, 0);
+        b.Op6(kOpMmap, 0, (2u << 20) + kPage, kRW, kPrivate | kAnon, kFdNone, 0);
+        b.Op6(kOpMmap, 0, 4u << 20, kR, kPrivate | kAnon, kFdNone, 0);
+        b.Op6(kOpMmap, 0, 2u << 20, kRW, kShared | kAnon, kFdNone, 0);
+        b.Op6(kOpMmap, 0, 2u << 20, kRW, kPrivate | kAnon | kStack, kFdNone, 0);
+        b.Op6(kOpMmap, 0, 2u << 20, kR, kPrivate, FdSel(3, 0), 0);
+      });
+  add("MmapGrowsdownGuardGap",
+      "top-down placement keeps the stack guard gap below a MAP_GROWSDOWN "
+      "region",
+      [](B& b) {
+        b.Op6(kOpMmap, 0, b.Pages(4), kRW, kPrivate | kAnon | kGrowsdown,
+              kFdNone, 0);
+        b.Op6(kOpMmap, 0, b.Pages(4), kRW, kPrivate | kAnon, kFdNone, 0);
+      });
+  add("MmapFixedReplaces",
+      "MAP_FIXED over existing regions unmaps what it covers",
+      [](B& b) {
+        b.Anon(0, 3, kR).Anon(3, 3, kRW).Anon(2, 2, kR | kX)
+            .File(0, 6, kR, kPrivate, 0, 0, 0);
+      });
+  add("MmapDroppable",
+      "MAP_DROPPABLE (type 0x08, Linux >= 6.11) is private anonymous only",
+      [](B& b) {
+        b.Op6(kOpMmap, 0, b.Pages(2), kRW, 0x08 | kAnon, kFdNone, 0);
+        b.Op6(kOpMmap, 0, b.Pages(2), kRW, 0x08, FdSel(0, 1), 0);
+      });
+
+  // --- vm.max_map_count ---
+  add("MaxMapCount",
+      "map_count may not pass vm.max_map_count: mmap is ENOMEM at the limit, "
+      "and so is any munmap or mprotect that would split a region",
+      [](B& b) {
+        b.Anon(0, 3, kRW);
+        b.Op6(kOpFillMapCount, b.Page(0) - (8u << 20), kR, kRW);
+        b.Op6(kOpMmap, 0, kPage, kR, kPrivate | kAnon, kFdNone, 0);
+        b.Munmap(1, 1).Mprotect(1, 1, kR).Mprotect(0, 1, kR).Munmap(0, 1)
+            .Munmap(1, 1);
+      });
+  (void)kInf;
+  (void)kW;
+  return c;
+}
+
+}  // namespace
+
+const std::vector<Case>& AllCases() {
+  static const std::vector<Case>* cases = new std::vector<Case>(MakeCases());
+  return *cases;
+}
+
+}  // namespace conformance
+}  // namespace mmsim

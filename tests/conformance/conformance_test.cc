@@ -1,0 +1,262 @@
+// The kernel conformance suite (see README.md in this directory).
+//
+//  GoldenReplay/*   replays the recorded kernel answers in golden/ against
+//                   the simulator. Runs anywhere; always a hard gate.
+//  LiveCases/*      the hand-written cases, run on this host's kernel and
+//  LiveRandom/*     on the simulator, compared after every step. A hard
+//                   gate when `uname -r` is the golden traces' kernel;
+//                   on any other kernel the differences are printed as a
+//                   report (facts about that kernel, not failures).
+//  LiveExtra.*      MMSIM_CONFORMANCE_SEEDS=N runs N more random seeds;
+//                   MMSIM_CONFORMANCE_SEED=S runs one seed and prints its
+//                   whole trace.
+#include <sys/utsname.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/conformance/cases.h"
+#include "tests/conformance/generator.h"
+#include "tests/conformance/oracle.h"
+#include "tests/conformance/runner.h"
+#include "tests/conformance/sim_driver.h"
+#include "tests/conformance/trace.h"
+
+namespace mmsim {
+namespace conformance {
+namespace {
+
+constexpr int kCiSeeds = 200;
+
+std::string GoldenPath() {
+  const char* env = getenv("MMSIM_CONFORMANCE_GOLDEN");
+  if (env != nullptr && *env != 0) return env;
+  return MMSIM_CONFORMANCE_GOLDEN;
+}
+
+int EnvInt(const char* name, int def) {
+  const char* env = getenv(name);
+  return env != nullptr && *env != 0 ? atoi(env) : def;
+}
+
+int OpsPerSeq() { return EnvInt("MMSIM_CONFORMANCE_OPS", kDefaultOpsPerSeq); }
+
+const GoldenHeader& Header() {
+  static const GoldenHeader* h = [] {
+    auto* hdr = new GoldenHeader;
+    std::vector<Sequence> seqs;
+    std::string err;
+    ReadGolden(GoldenPath(), hdr, &seqs, &err, /*names_only=*/true);
+    return hdr;
+  }();
+  return *h;
+}
+
+std::string HostRelease() {
+  struct utsname u;
+  uname(&u);
+  return u.release;
+}
+
+// The live comparison gates only on the kernel the golden traces came from.
+bool OnGoldenKernel() { return HostRelease() == Header().kernel; }
+
+class SimDriverHook : public SimHook {
+ public:
+  std::string Init(const SeqConfig& cfg, State* initial) override {
+    driver_ = std::make_unique<SimDriver>(cfg);
+    if (!driver_->error().empty()) return driver_->error();
+    *initial = driver_->Snapshot(0, 0);
+    return "";
+  }
+  State Apply(const Op& op) override { return driver_->Apply(op); }
+
+ private:
+  std::unique_ptr<SimDriver> driver_;
+};
+
+// Reports a live result: a failure on the golden kernel, a printed report
+// elsewhere.
+void Judge(const LiveResult& r) {
+  bool gate = OnGoldenKernel();
+  std::string where = "host kernel " + HostRelease() + ", golden traces from " +
+                      (Header().kernel.empty() ? "(none)" : Header().kernel);
+  if (!r.harness_error.empty()) {
+    if (gate) {
+      FAIL() << "harness error (" << where << "): " << r.harness_error;
+    }
+    GTEST_SKIP() << "cannot run the kernel oracle here (" << where
+                 << "): " << r.harness_error;
+  }
+  if (!r.host_controls.empty()) {
+    if (gate) FAIL() << "host controls did not hold: " << r.host_controls;
+    GTEST_SKIP() << "host controls did not hold: " << r.host_controls;
+  }
+  if (r.diverged_step < 0) return;
+  if (gate) {
+    ADD_FAILURE() << "kernel and simulator differ (" << where << ")\n"
+                  << r.report;
+  } else {
+    std::cout << "[conformance report, not a failure: " << where << "]\n"
+              << r.report << std::flush;
+  }
+}
+
+// --- live random sequences ---
+
+class LiveRandom : public testing::TestWithParam<int> {};
+
+TEST_P(LiveRandom, MatchesKernel) {
+  uint64_t seed = static_cast<uint64_t>(GetParam());
+  SimDriverHook sim;
+  LiveResult r = RunLive(RandomName(seed), "random seed " + std::to_string(seed),
+                         RandomSource(seed, OpsPerSeq()), &sim);
+  if (r.diverged_step >= 0) {
+    r.report = "seed " + std::to_string(seed) + " (rerun: MMSIM_CONFORMANCE_SEED=" +
+               std::to_string(seed) + " conformance_test --gtest_filter="
+               "LiveExtra.OneSeed)\n" + r.report;
+  }
+  Judge(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, LiveRandom, testing::Range(1, kCiSeeds + 1));
+
+// --- hand-written cases ---
+
+class LiveCases : public testing::TestWithParam<Case> {};
+
+TEST_P(LiveCases, MatchesKernel) {
+  const Case& c = GetParam();
+  SimDriverHook sim;
+  auto factory = [&c](const Window& w, const State&) -> OpSource {
+    auto ops = std::make_shared<std::vector<Op>>(c.ops(w));
+    return [ops](const State&, int step, Op* op) {
+      if (step >= static_cast<int>(ops->size())) return false;
+      *op = (*ops)[static_cast<size_t>(step)];
+      return true;
+    };
+  };
+  LiveResult r = RunLive(c.name, c.rule, factory, &sim);
+  if (r.diverged_step >= 0) r.report = "rule: " + c.rule + "\n" + r.report;
+  Judge(r);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rules, LiveCases, testing::ValuesIn(AllCases()),
+                         [](const testing::TestParamInfo<Case>& i) {
+                           return i.param.name;
+                         });
+
+// --- golden traces ---
+
+std::vector<std::string> GoldenNames() {
+  GoldenHeader h;
+  std::vector<Sequence> seqs;
+  std::string err;
+  std::vector<std::string> names;
+  if (!ReadGolden(GoldenPath(), &h, &seqs, &err, /*names_only=*/true)) {
+    names.push_back("MISSING");
+    return names;
+  }
+  for (const Sequence& s : seqs) names.push_back(s.name);
+  return names;
+}
+
+class GoldenReplay : public testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenReplay, SimulatorMatchesRecordedKernel) {
+  GoldenHeader h;
+  std::vector<Sequence> seqs;
+  std::string err;
+  ASSERT_TRUE(ReadGolden(GoldenPath(), &h, &seqs, &err, false, GetParam()))
+      << err << "\nregenerate with: " << h.regenerate;
+  ASSERT_EQ(seqs.size(), 1u) << "no sequence " << GetParam() << " in "
+                             << GoldenPath();
+  SimDriverHook sim;
+  std::string report;
+  int step = Replay(seqs[0], &sim, &report);
+  EXPECT_EQ(step, -1) << "simulator differs from the kernel answers recorded on "
+                      << h.kernel << " (" << GoldenPath() << ")\n"
+                      << report;
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, GoldenReplay, testing::ValuesIn(GoldenNames()),
+                         [](const testing::TestParamInfo<std::string>& i) {
+                           return i.param;
+                         });
+
+TEST(GoldenTraces, CoverTheCiSeedsAndEveryCase) {
+  std::vector<std::string> names = GoldenNames();
+  std::set<std::string> have(names.begin(), names.end());
+  for (const Case& c : AllCases()) {
+    EXPECT_TRUE(have.count(c.name)) << c.name << " missing from " << GoldenPath();
+  }
+  int random = 0;
+  for (const std::string& n : names) random += n.rfind("random_", 0) == 0;
+  EXPECT_GE(random, kCiSeeds);
+  EXPECT_FALSE(Header().kernel.empty());
+}
+
+// --- long runs and single seeds ---
+
+TEST(LiveExtra, ManySeeds) {
+  int n = EnvInt("MMSIM_CONFORMANCE_SEEDS", 0);
+  if (n <= 0) GTEST_SKIP() << "set MMSIM_CONFORMANCE_SEEDS=N to run N seeds";
+  int first = EnvInt("MMSIM_CONFORMANCE_FIRST_SEED", 1000);
+  int failed = 0, errors = 0;
+  std::string first_report;
+  for (int seed = first; seed < first + n; ++seed) {
+    SimDriverHook sim;
+    LiveResult r = RunLive(RandomName(static_cast<uint64_t>(seed)), "",
+                           RandomSource(static_cast<uint64_t>(seed), OpsPerSeq()),
+                           &sim);
+    if (!r.harness_error.empty()) {
+      ++errors;
+      if (first_report.empty()) first_report = r.harness_error;
+    } else if (r.diverged_step >= 0) {
+      ++failed;
+      std::cout << "seed " << seed << " diverges at step " << r.diverged_step
+                << ": "
+                << FormatOp(r.seq.steps.empty() || r.diverged_step == 0
+                                ? Op()
+                                : r.seq.steps[static_cast<size_t>(
+                                      r.diverged_step - 1)].op)
+                << "\n";
+      if (first_report.empty()) first_report = r.report;
+    }
+  }
+  std::cout << n << " seeds: " << failed << " diverge, " << errors
+            << " harness errors\n";
+  LiveResult summary;
+  if (failed + errors > 0) {
+    summary.diverged_step = 1;
+    summary.report = std::to_string(failed) + " of " + std::to_string(n) +
+                     " seeds diverge; the first:\n" + first_report;
+  }
+  Judge(summary);
+}
+
+TEST(LiveExtra, OneSeed) {
+  int seed = EnvInt("MMSIM_CONFORMANCE_SEED", -1);
+  if (seed < 0) GTEST_SKIP() << "set MMSIM_CONFORMANCE_SEED=S";
+  SimDriverHook sim;
+  LiveResult r = RunLive(RandomName(static_cast<uint64_t>(seed)), "",
+                         RandomSource(static_cast<uint64_t>(seed), OpsPerSeq()),
+                         &sim);
+  for (size_t i = 0; i < r.seq.steps.size(); ++i) {
+    const Step& st = r.seq.steps[i];
+    std::cout << i + 1 << ": " << FormatOp(st.op) << " -> "
+              << (st.state.err ? std::string("-1 ") + ErrnoStr(st.state.err)
+                               : std::to_string(st.state.ret))
+              << "\n";
+  }
+  Judge(r);
+}
+
+}  // namespace
+}  // namespace conformance
+}  // namespace mmsim

@@ -1,0 +1,60 @@
+// Runs one operation sequence on the kernel oracle (and, when a simulator
+// hook is given, on the simulator), comparing after every step.
+#ifndef MMSIM_TESTS_CONFORMANCE_RUNNER_H_
+#define MMSIM_TESTS_CONFORMANCE_RUNNER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "tests/conformance/oracle.h"
+#include "tests/conformance/trace.h"
+
+namespace mmsim {
+namespace conformance {
+
+// The simulator under test, seen through the steps of a sequence.
+class SimHook {
+ public:
+  virtual ~SimHook() = default;
+  // Builds the simulator's starting point; returns "" or an error.
+  virtual std::string Init(const SeqConfig& cfg, State* initial) = 0;
+  virtual State Apply(const Op& op) = 0;
+};
+
+// Produces the ops of a sequence: returns false when the sequence is over.
+using OpSource = std::function<bool(const State& kernel, int step, Op* op)>;
+using OpSourceFactory =
+    std::function<OpSource(const Window& window, const State& initial)>;
+
+struct LiveResult {
+  std::string harness_error;  // the run could not happen (not a divergence)
+  std::string host_controls;  // controls that did not hold (see oracle.h)
+  int diverged_step = -1;     // -1: none; 0: initial state; k: after op k
+  std::string report;         // the divergence, human readable
+  Sequence seq;               // what the kernel did
+};
+
+// Runs a sequence on a fresh oracle worker. With `sim`, compares after each
+// step and stops at the first divergence.
+LiveResult RunLive(const std::string& name, const std::string& desc,
+                   const OpSourceFactory& make, SimHook* sim);
+
+// Replays a recorded sequence against the simulator; stops at the first
+// divergence. Returns -1 or the diverging step (0 = initial state).
+int Replay(const Sequence& seq, SimHook* sim, std::string* report);
+
+// The random sequence `seed` with `nops` ops after the set-up ones.
+OpSourceFactory RandomSource(uint64_t seed, int nops);
+std::string RandomName(uint64_t seed);
+
+// Formats a divergence: the sequence, the step, all ops up to it, and both
+// states.
+std::string DivergenceReport(const std::string& name, const Sequence& seq,
+                             int step, const State& kernel, const State& sim);
+
+}  // namespace conformance
+}  // namespace mmsim
+
+#endif  // MMSIM_TESTS_CONFORMANCE_RUNNER_H_
