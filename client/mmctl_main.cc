@@ -146,9 +146,8 @@ absl::StatusOr<int> ParsePid(absl::string_view text) {
 absl::StatusOr<int> ParseBits(
     absl::string_view text, const absl::flat_hash_map<std::string, int>& table,
     absl::string_view prefix) {
-  if (!text.empty() && absl::ascii_isdigit(text[0])) {
-    absl::StatusOr<uint64_t> n = ParseSize(text);
-    if (!n.ok()) return n.status();
+  // A number, unless it is a name that starts with a digit ("32bit").
+  if (absl::StatusOr<uint64_t> n = ParseSize(text); n.ok()) {
     return static_cast<int>(*n);
   }
   int bits = 0;
@@ -753,7 +752,8 @@ const std::vector<Verb>& Verbs() {
       {"rm", "rm PID", {}, CmdRm},
       {"ps", "ps", {}, CmdPs},
       {"prlimit",
-       "prlimit PID as|data|stack|memlock CUR [MAX]",
+       "prlimit PID as|data|stack|memlock CUR [MAX]   (sizes or unlimited; MAX "
+       "defaults to CUR)",
        {},
        CmdPrlimit},
       {"file",

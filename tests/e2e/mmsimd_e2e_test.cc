@@ -69,7 +69,7 @@ std::optional<int> WaitFor(pid_t pid, std::chrono::milliseconds timeout) {
     int status = 0;
     pid_t r = waitpid(pid, &status, WNOHANG);
     if (r == pid) return status;
-    if (r < 0 && errno != EINTR) return status;  // not our child any more
+    if (r < 0 && errno != EINTR) return -1;  // not our child: no status
     if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -210,7 +210,7 @@ int ParsePidJson(const std::string& json) {
   if (absl::ConsumePrefix(&s, "{\"pid\":")) {
     s = absl::StripTrailingAsciiWhitespace(s);
     absl::ConsumeSuffix(&s, "}");
-    absl::SimpleAtoi(s, &pid);
+    if (!absl::SimpleAtoi(s, &pid)) pid = 0;
   }
   return pid;
 }
