@@ -3,12 +3,14 @@
 // through the real MmClient. Checks that every RPC round-trips, that errors
 // carry the gRPC code plus the errno trailers, and that malformed requests
 // are rejected without touching the simulator.
+#include <atomic>
 #include <cerrno>
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -459,6 +461,41 @@ TEST_F(MmServiceTest, ImportsThisProcessFromProcSelfMaps) {
     EXPECT_EQ(found->vma().file_name(), region.file_name());
   }
   EXPECT_THAT(Maps(*pid), HasSubstr("[stack]"));
+}
+
+TEST_F(MmServiceTest, ConcurrentClientsOnSharedAndOwnProcesses) {
+  // 4 client threads x 50 rounds of mmap+munmap, each on its own process
+  // and on one process they all share. Every call succeeds and every
+  // address space ends as it began.
+  const int shared = NewProcess();
+  const std::string initial = Maps(shared);
+  std::atomic<int> failures{0};
+  std::vector<int> own(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([this, t, shared, &own, &failures] {
+      absl::StatusOr<int> pid = client_->CreateProcess();
+      if (!pid.ok()) {
+        ++failures;
+        return;
+      }
+      own[t] = *pid;
+      for (int i = 0; i < 50; ++i) {
+        for (int target : {*pid, shared}) {
+          absl::StatusOr<uint64_t> addr =
+              client_->MmapAnon(target, 0, 2 * kPageSize, kRw, kAnon);
+          if (!addr.ok() ||
+              !client_->Munmap(target, *addr, 2 * kPageSize).ok()) {
+            ++failures;
+          }
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(Maps(shared), initial);
+  for (int pid : own) EXPECT_EQ(Maps(pid), initial);
 }
 
 // ------------------------------------------------------------ errors
