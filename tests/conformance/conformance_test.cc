@@ -66,10 +66,25 @@ std::string HostRelease() {
 // The live comparison gates only on the kernel the golden traces came from.
 bool OnGoldenKernel() { return HostRelease() == Header().kernel; }
 
+bool HasFill(const std::vector<Op>& ops) {
+  for (const Op& op : ops) {
+    if (op.kind == kOpFillMapCount) return true;
+  }
+  return false;
+}
+
 class SimDriverHook : public SimHook {
  public:
+  // scale_map_count: run the simulator with a small vm.max_map_count (see
+  // SimDriver) for sequences that fill the address space.
+  explicit SimDriverHook(bool scale_map_count = false)
+      : scale_(scale_map_count) {}
   std::string Init(const SeqConfig& cfg, State* initial) override {
-    driver_ = std::make_unique<SimDriver>(cfg);
+    uint64_t scaled = 0;
+    if (scale_) {
+      scaled = static_cast<uint64_t>(cfg.init.size()) + 2000;
+    }
+    driver_ = std::make_unique<SimDriver>(cfg, scaled);
     if (!driver_->error().empty()) return driver_->error();
     *initial = driver_->Snapshot(0, 0);
     return "";
@@ -77,6 +92,7 @@ class SimDriverHook : public SimHook {
   State Apply(const Op& op) override { return driver_->Apply(op); }
 
  private:
+  bool scale_;
   std::unique_ptr<SimDriver> driver_;
 };
 
@@ -132,7 +148,7 @@ class LiveCases : public testing::TestWithParam<Case> {};
 
 TEST_P(LiveCases, MatchesKernel) {
   const Case& c = GetParam();
-  SimDriverHook sim;
+  SimDriverHook sim(HasFill(c.ops(Window())));
   auto factory = [&c](const Window& w, const State&) -> OpSource {
     auto ops = std::make_shared<std::vector<Op>>(c.ops(w));
     return [ops](const State&, int step, Op* op) {
@@ -176,7 +192,9 @@ TEST_P(GoldenReplay, SimulatorMatchesRecordedKernel) {
       << err << "\nregenerate with: " << h.regenerate;
   ASSERT_EQ(seqs.size(), 1u) << "no sequence " << GetParam() << " in "
                              << GoldenPath();
-  SimDriverHook sim;
+  std::vector<Op> ops;
+  for (const Step& st : seqs[0].steps) ops.push_back(st.op);
+  SimDriverHook sim(HasFill(ops));
   std::string report;
   int step = Replay(seqs[0], &sim, &report);
   EXPECT_EQ(step, -1) << "simulator differs from the kernel answers recorded on "
@@ -255,6 +273,30 @@ TEST(LiveExtra, OneSeed) {
               << "\n";
   }
   Judge(r);
+}
+
+// MMSIM_CONFORMANCE_MINIMIZE=S shrinks the divergence of seed S to a short
+// reproducer (delta debugging on the live kernel) and prints it.
+TEST(LiveExtra, Minimize) {
+  int seed = EnvInt("MMSIM_CONFORMANCE_MINIMIZE", -1);
+  if (seed < 0) GTEST_SKIP() << "set MMSIM_CONFORMANCE_MINIMIZE=S";
+  SimDriverHook sim;
+  LiveResult r = RunLive(RandomName(static_cast<uint64_t>(seed)), "",
+                         RandomSource(static_cast<uint64_t>(seed), OpsPerSeq()),
+                         &sim);
+  ASSERT_TRUE(r.harness_error.empty()) << r.harness_error;
+  if (r.diverged_step < 0) GTEST_SKIP() << "seed " << seed << " does not diverge";
+  std::vector<Op> ops;
+  for (const Step& st : r.seq.steps) ops.push_back(st.op);
+  std::vector<Op> min = MinimizeDivergence(
+      ops, [] { return std::unique_ptr<SimHook>(new SimDriverHook); });
+  std::string diff, herr;
+  SimDriverHook sim2;
+  int step = RunOpsLive(min, &sim2, &diff, &herr);
+  std::cout << "seed " << seed << ": " << ops.size() << " ops -> " << min.size()
+            << " ops, diverging at step " << step << "\n";
+  for (const Op& op : min) std::cout << "  " << FormatOp(op) << "\n";
+  std::cout << diff.substr(0, diff.find("ops up to")) << std::flush;
 }
 
 }  // namespace

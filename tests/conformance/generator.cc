@@ -46,7 +46,9 @@ Op MakeOp(uint32_t kind, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0,
 
 OpGenerator::OpGenerator(uint64_t seed, const Window& window,
                          const Counters& initial)
-    : state_(seed * 0x9E3779B97F4A7C15ULL + 0x5851F42D4C957F2DULL),
+    // Not a multiple of splitmix's increment: seeds n and n+1 must not give
+    // the same stream shifted by one.
+    : state_((seed + 1) * 0xD1B54A32D192ED03ULL ^ 0x5851F42D4C957F2DULL),
       w_(window),
       initial_(initial) {}
 

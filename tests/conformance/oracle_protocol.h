@@ -76,6 +76,10 @@ struct Hello {
   uint64_t max_map_count;   // /proc/sys/vm/max_map_count
   uint64_t overcommit_memory;
   uint64_t legacy_va_layout;
+  // Where a mapping hinted at 0x1000 lands: the kernel rounds hints up to
+  // its internal mmap_min_addr, which is max(vm.mmap_min_addr,
+  // CONFIG_LSM_MMAP_MIN_ADDR) when CONFIG_SECURITY is set.
+  uint64_t hint_min_addr;
   uint64_t thp_present;     // /sys/kernel/mm/transparent_hugepage exists
   char thp_enabled[64];
   char shmem_enabled[64];

@@ -476,6 +476,11 @@ int main(int argc, char** argv) {
   getrlimit(RLIMIT_STACK, &st);
   h.rlim_stack_cur = st.rlim_cur;
 
+  {
+    long p = syscall(SYS_mmap, 0x1000, kPage, 0, 0x22, -1, 0);
+    h.hint_min_addr = static_cast<uint64_t>(p);
+    if (p != -1) syscall(SYS_munmap, p, kPage);
+  }
   PrefaultStack();
   StatFields(&h);
   h.brk = static_cast<uint64_t>(syscall(SYS_brk, 0));

@@ -86,7 +86,8 @@ int main(int argc, char** argv) {
   }
   const Hello& hl = k.hello();
   std::ostringstream hs;
-  hs << "mmap_min_addr=" << hl.mmap_min_addr
+  hs << "mmap_min_addr=" << hl.mmap_min_addr << " hint_min_addr=0x"
+     << std::hex << hl.hint_min_addr << std::dec
      << " max_map_count=" << hl.max_map_count
      << " overcommit_memory=" << hl.overcommit_memory
      << " rlimit_memlock_max=" << hl.rlim_max[kRlimMemlock]

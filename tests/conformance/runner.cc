@@ -1,5 +1,7 @@
 #include "tests/conformance/runner.h"
 
+#include <algorithm>
+#include <cctype>
 #include <memory>
 
 #include "tests/conformance/generator.h"
@@ -97,6 +99,80 @@ LiveResult RunLive(const std::string& name, const std::string& desc,
     }
   }
   return res;
+}
+
+namespace {
+
+// The kind of a difference, without addresses: "result: kernel ...".
+std::string DiffClass(const std::string& diff) {
+  std::string first = diff.substr(0, diff.find('\n'));
+  std::string out;
+  for (size_t i = 0; i < first.size(); ++i) {
+    if (first.compare(i, 2, "0x") == 0) {
+      out += "X";
+      i += 2;
+      while (i < first.size() && isxdigit(static_cast<unsigned char>(first[i]))) ++i;
+      --i;
+    } else if (isdigit(static_cast<unsigned char>(first[i]))) {
+      out += "N";
+      while (i + 1 < first.size() && isdigit(static_cast<unsigned char>(first[i + 1]))) ++i;
+    } else {
+      out += first[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int RunOpsLive(const std::vector<Op>& ops, SimHook* sim, std::string* diff,
+               std::string* harness_error) {
+  auto factory = [&ops](const Window&, const State&) -> OpSource {
+    return [&ops](const State&, int step, Op* op) {
+      if (step >= static_cast<int>(ops.size())) return false;
+      *op = ops[static_cast<size_t>(step)];
+      return true;
+    };
+  };
+  LiveResult r = RunLive("minimize", "", factory, sim);
+  *harness_error = r.harness_error;
+  if (r.diverged_step < 0) return -1;
+  size_t p = r.report.find('\n');
+  *diff = p == std::string::npos ? r.report : r.report.substr(p + 1);
+  return r.diverged_step;
+}
+
+std::vector<Op> MinimizeDivergence(
+    std::vector<Op> ops,
+    const std::function<std::unique_ptr<SimHook>()>& make_sim) {
+  std::string diff, herr;
+  int step = RunOpsLive(ops, make_sim().get(), &diff, &herr);
+  if (step <= 0) return ops;
+  ops.resize(static_cast<size_t>(step));
+  const uint32_t kind = ops.back().kind;
+  const std::string cls = DiffClass(diff);
+  for (size_t chunk = ops.size() / 2; chunk >= 1; chunk /= 2) {
+    bool progress = true;
+    while (progress) {
+      progress = false;
+      for (size_t i = 0; i + 1 < ops.size();) {
+        size_t n = std::min(chunk, ops.size() - 1 - i);
+        std::vector<Op> cand(ops.begin(), ops.begin() + static_cast<long>(i));
+        cand.insert(cand.end(), ops.begin() + static_cast<long>(i + n), ops.end());
+        std::string d;
+        int s = RunOpsLive(cand, make_sim().get(), &d, &herr);
+        if (herr.empty() && s == static_cast<int>(cand.size()) &&
+            cand.back().kind == kind && DiffClass(d) == cls) {
+          ops = cand;
+          progress = true;
+        } else {
+          i += n;
+        }
+      }
+    }
+    if (chunk == 1) break;
+  }
+  return ops;
 }
 
 int Replay(const Sequence& seq, SimHook* sim, std::string* report) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tests/conformance/oracle.h"
 #include "tests/conformance/trace.h"
@@ -48,6 +49,17 @@ int Replay(const Sequence& seq, SimHook* sim, std::string* report);
 // The random sequence `seed` with `nops` ops after the set-up ones.
 OpSourceFactory RandomSource(uint64_t seed, int nops);
 std::string RandomName(uint64_t seed);
+
+// Runs a fixed op list live; returns the diverging step (-1: none) and
+// fills *diff with the first line of the difference. `make_sim` makes a
+// fresh simulator hook.
+int RunOpsLive(const std::vector<Op>& ops, SimHook* sim, std::string* diff,
+               std::string* harness_error);
+
+// Shrinks a diverging op list (delta debugging: drops chunks of ops while
+// the last op still diverges the same way). Returns the shortest list found.
+std::vector<Op> MinimizeDivergence(
+    std::vector<Op> ops, const std::function<std::unique_ptr<SimHook>()>& make_sim);
 
 // Formats a divergence: the sequence, the step, all ops up to it, and both
 // states.

@@ -52,8 +52,16 @@ MmConfig SimConfigFor(const SeqConfig& cfg) {
   return mc;
 }
 
-SimDriver::SimDriver(const SeqConfig& cfg) : cfg_(cfg) {
-  mm_ = std::make_unique<MmStruct>(SimConfigFor(cfg));
+SimDriver::SimDriver(const SeqConfig& cfg, uint64_t scaled_max_map_count)
+    : cfg_(cfg) {
+  MmConfig mc = SimConfigFor(cfg);
+  if (scaled_max_map_count != 0 && scaled_max_map_count < cfg.max_map_count) {
+    // An even shift: the fill alternates two protections.
+    uint64_t shift = (cfg.max_map_count - scaled_max_map_count) & ~uint64_t{1};
+    map_count_shift_ = static_cast<int64_t>(shift);
+    mc.max_map_count = static_cast<int>(cfg.max_map_count - shift);
+  }
+  mm_ = std::make_unique<MmStruct>(mc);
   for (int i = 0; i < kNumFiles; ++i) {
     auto f = std::make_shared<SimFile>();
     f->ino = cfg.files[i].ino;
@@ -64,6 +72,8 @@ SimDriver::SimDriver(const SeqConfig& cfg) : cfg_(cfg) {
     f->dev_minor = static_cast<uint32_t>(cfg.files[i].dev_minor);
     files_[i] = f;
   }
+  const RawRegion* prev_anon = nullptr;
+  uint64_t prev_anon_vma = 0;
   for (const RawRegion& r : cfg.init) {
     if (r.name == "[vsyscall]") continue;  // the gate area is no VMA
     Vma v;
@@ -100,7 +110,19 @@ SimDriver::SimDriver(const SeqConfig& cfg) : cfg_(cfg) {
       if ((fl & (kVmWrite | kVmShared)) == kVmWrite) fl |= kVmAccount;
     } else {
       v.vm_ops = &kAnonymousVmOps;
-      v.anon_vma = NewAnonVmaId();
+      // Adjacent anonymous regions with the same protection share one
+      // anon_vma, as anon_vma_prepare() reuses a compatible neighbour's
+      // (Linux: find_mergeable_anon_vma()). The static worker's .bss and
+      // [heap] are such a pair: the kernel merges them once mlockall()
+      // gives both the same flags.
+      if (prev_anon != nullptr && prev_anon->end == r.start &&
+          prev_anon->perms == r.perms) {
+        v.anon_vma = prev_anon_vma;
+      } else {
+        v.anon_vma = NewAnonVmaId();
+      }
+      prev_anon = &r;
+      prev_anon_vma = v.anon_vma;
       v.vm_pgoff = r.start >> kPageShift;
       if (r.name == "[stack]") fl |= kVmGrowsdown;
       if ((fl & (kVmWrite | kVmShared)) == kVmWrite) fl |= kVmAccount;
@@ -163,6 +185,12 @@ State SimDriver::Snapshot(int64_t ret, int64_t err) const {
   s.counters.exec_vm = static_cast<int64_t>(c.exec_vm);
   s.counters.stack_vm = static_cast<int64_t>(c.stack_vm);
   s.brk = c.layout.brk;
+  if (shifted_) {
+    s.counters.map_count += fill_shift_.map_count;
+    s.counters.total_vm += fill_shift_.total_vm;
+    s.counters.data_vm += fill_shift_.data_vm;
+    s.counters.exec_vm += fill_shift_.exec_vm;
+  }
   return s;
 }
 
@@ -247,8 +275,22 @@ State SimDriver::Apply(const Op& op) {
         ++n;
       }
       ret = n;
-      State s = Snapshot(ret, err);
-      return s;
+      if (map_count_shift_ != 0 && !shifted_) {
+        // The kernel mapped map_count_shift_ more pages, half with each
+        // protection (Linux: is_data_mapping(), is_exec_mapping()).
+        int64_t half = map_count_shift_ / 2;
+        auto data = [](uint64_t prot) { return (prot & kProtWrite) ? 1 : 0; };
+        auto exec = [](uint64_t prot) {
+          return (prot & kProtExec) && !(prot & kProtWrite) ? 1 : 0;
+        };
+        fill_shift_.map_count = map_count_shift_;
+        fill_shift_.total_vm = map_count_shift_;
+        fill_shift_.data_vm = half * (data(a[1]) + data(a[2]));
+        fill_shift_.exec_vm = half * (exec(a[1]) + exec(a[2]));
+        shifted_ = true;
+        ret += map_count_shift_;
+      }
+      return Snapshot(ret, err);
     }
     default:
       ret = -1;
