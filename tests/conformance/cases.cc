@@ -343,6 +343,98 @@ std::vector<Case> MakeCases() {
         b.Op6(kOpMmap, 0, b.Pages(2), kRW, 0x08, FdSel(0, 1), 0);
       });
 
+  // --- rules first found by the random suite (minimized reproducers) ---
+  add("MmapHintBelowLsmMinAddr",
+      "a hint below the kernel's internal mmap_min_addr (max of the sysctl "
+      "and CONFIG_LSM_MMAP_MIN_ADDR) is rounded up to it, while MAP_FIXED "
+      "there is checked against the sysctl only",
+      [](B& b) {
+        b.Op6(kOpMmap, 0x1000, kPage, kR, kPrivate | kAnon, kFdNone, 0);
+        b.Op6(kOpMmap, 0x2000, kPage, kR, kPrivate | kAnon | kFixed, kFdNone, 0);
+      });
+  add("Map32Bit",
+      "MAP_32BIT without a hint places the mapping in [1 GiB, 2 GiB) "
+      "bottom-up (x86-64)",
+      [](B& b) {
+        b.Op6(kOpMmap, 0, b.Pages(3), 0, kPrivate | kAnon | 0x40, kFdNone, 0);
+        b.Op6(kOpMmap, 0, b.Pages(3), 0, kShared | kAnon | 0x40, kFdNone, 0);
+      });
+  add("MremapFixedOntoItselfInHole",
+      "MREMAP_FIXED with overlapping source and destination is EINVAL even "
+      "when the source is not mapped",
+      [](B& b) {
+        b.Op6(kOpMremap, b.Page(0), kPage, kPage, kMaymove | kMremapFixed,
+              b.Page(0));
+      });
+  add("MremapMovesSeveralVmas",
+      "Linux >= 6.17 moves a range spanning several VMAs with "
+      "MREMAP_MAYMOVE|MREMAP_FIXED when the length does not change",
+      [](B& b) {
+        b.Anon(0, 5, kW).Mprotect(1, 3, 0)
+            .Op6(kOpMremap, b.Page(0), b.Pages(2), b.Pages(2),
+                 kMaymove | kMremapFixed, b.Page(40));
+      });
+  add("MremapFixedSourceCheckedFirst",
+      "when the source range is not one mapping, mremap fails (EFAULT) "
+      "before it unmaps anything at the destination or the source's tail",
+      [](B& b) {
+        b.Anon(0, 5, kRW, 0, kShared).Munmap(1, 1).Anon(20, 8, kW)
+            .Op6(kOpMremap, b.Page(0), b.Pages(5), b.Pages(7),
+                 kMaymove | kMremapFixed, b.Page(22));
+        b.Anon(40, 1, kR).Anon(50, 1, kRW, 0, kShared)
+            .Op6(kOpMremap, b.Page(40), b.Pages(11), b.Pages(8),
+                 kMaymove | kMremapFixed, b.Page(60));
+      });
+  add("MremapSharedDuplicateNoSplit",
+      "mremap(old_len = 0) of a shared mapping leaves the source region whole",
+      [](B& b) {
+        b.Anon(0, 16, kR | kX, 0, kShared)
+            .Op6(kOpMremap, b.Page(8), 0, b.Pages(4), kMaymove);
+      });
+  add("MlockLenOverflow",
+      "mlock with a length that wraps is ENOMEM (the RLIMIT_MEMLOCK check "
+      "comes before the range check)",
+      [](B& b) {
+        b.Anon(0, 2, kR, kLocked)
+            .Op6(kOpMlock, b.Page(1), ~uint64_t{0} - kPage);
+      });
+  add("BrkWithMlockallFuture",
+      "after mlockall(MCL_FUTURE), brk growth is locked: refused past "
+      "RLIMIT_MEMLOCK, merged with a locked heap otherwise",
+      [](B& b) {
+        b.Memlock(64 << 10).Op6(kOpMlockall, 2 | 4)
+            .Op6(kOpBrk, b.w_.brk_lo + b.Pages(64)).Op6(kOpMunlockall)
+            .Memlock(8 << 20).Op6(kOpMlockall, 1 | 2 | 4)
+            .Op6(kOpBrk, b.w_.brk_lo + b.Pages(2));
+      });
+  add("ShmemFileNoThpAlignment",
+      "a 2 MiB shared mapping of a memfd is not 2 MiB aligned while "
+      "shmem_enabled is never",
+      [](B& b) {
+        b.Op6(kOpMmap, 0, 2u << 20, kR, kShared, FdSel(2, 0), 0);
+        b.Op6(kOpMmap, 0, 2u << 20, kR, kPrivate, FdSel(3, 0), 0);
+      });
+  add("MadvisePopulate",
+      "MADV_POPULATE_READ/WRITE fault pages in (a write fault gives an "
+      "anon_vma, which changes later merges); they fail on PROT_NONE, "
+      "beyond EOF and on holes",
+      [](B& b) {
+        b.Anon(0, 4, kRW).Op6(kOpMadvise, b.Page(0), b.Pages(4), 23)
+            .Anon(4, 4, kRW).Anon(10, 2, 0)
+            .Op6(kOpMadvise, b.Page(10), b.Pages(2), 23)
+            .Op6(kOpMadvise, b.Page(10), b.Pages(2), 22)
+            .File(20, 4, kR, kShared, 2, 0, 0)
+            .Op6(kOpMadvise, b.Page(20), b.Pages(4), 22)
+            .Op6(kOpMadvise, b.Page(0), b.Pages(10), 23);
+      });
+  add("MadviseGuardInstall",
+      "MADV_GUARD_INSTALL/REMOVE (Linux >= 6.13) on anonymous memory",
+      [](B& b) {
+        b.Anon(0, 4, kRW).Op6(kOpMadvise, b.Page(1), b.Pages(1), 102)
+            .Anon(4, 2, kRW).Mprotect(0, 6, kR)
+            .Op6(kOpMadvise, b.Page(1), b.Pages(1), 103);
+      });
+
   // --- vm.max_map_count ---
   add("MaxMapCount",
       "map_count may not pass vm.max_map_count: mmap is ENOMEM at the limit, "

@@ -5,6 +5,7 @@
 #define MMSIM_TESTS_CONFORMANCE_CASES_H_
 
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct Case {
 };
 
 const std::vector<Case>& AllCases();
+
+// gtest prints a case by its name.
+inline void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 }  // namespace conformance
 }  // namespace mmsim
