@@ -33,10 +33,13 @@
 namespace mmsim {
 namespace {
 
-// 16 TiB up: far below both the PIE binary and its heap (0x55.., ~85 TiB)
+// 32 TiB up: far below both the PIE binary and its heap (0x55.., ~85 TiB)
 // and the mmap area and stacks (0x7f.., ~127 TiB), with or without ASLR, so
-// neither malloc nor the loader places anything here.
-constexpr uint64_t kKernelArenaBase = uint64_t{0x100000000000};
+// neither malloc nor the loader places anything here. It is also above
+// AddressSanitizer's shadow, which ends at 0x10007fff8000. (ThreadSanitizer
+// does not allow application mappings here; it drops the hint, and the
+// kernel benchmarks then report an error instead of running.)
+constexpr uint64_t kKernelArenaBase = uint64_t{0x200000000000};
 constexpr uint64_t kKernelArenaSize = uint64_t{1} << 30;  // 1 GiB
 
 // The simulator's regions for the lookup benchmarks start here (any address
@@ -291,7 +294,8 @@ void BM_Kernel_MprotectSplitMerge(benchmark::State& state) {
   }
   void* const base = ArenaAddr(0);
   void* const mid = ArenaAddr(kPageSize);
-  const uint64_t lo = kKernelArenaBase, hi = lo + kKernelArenaSize;
+  const uint64_t lo = kKernelArenaBase;
+  const uint64_t hi = lo + kKernelArenaSize;
   if (mmap(base, 3 * kPageSize, PROT_READ | PROT_WRITE,
            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != base) {
     state.SkipWithError("mmap of 3 pages in the arena failed");
