@@ -435,6 +435,39 @@ std::vector<Case> MakeCases() {
             .Op6(kOpMadvise, b.Page(1), b.Pages(1), 103);
       });
 
+  add("MergeFileNeedsSameOpenFile",
+      "file mappings merge only when they come from the same open file "
+      "(vm_file is a struct file, not an inode): two descriptors of one file "
+      "give two regions even with contiguous offsets",
+      [](B& b) {
+        b.File(0, 2, kR, kPrivate, 0, 0, 0).File(2, 2, kR, kPrivate, 0, 1, 2);
+        b.File(10, 2, kR, kShared, 1, 0, 0).File(12, 2, kR, kShared, 1, 1, 2);
+      });
+  add("DroppableNeverLocked",
+      "MAP_DROPPABLE mappings are not locked by mlockall(MCL_FUTURE) and do "
+      "not count in locked_vm",
+      [](B& b) {
+        b.Memlock(1 << 20).Op6(kOpMlockall, 2)
+            .Op6(kOpMmap, 0, b.Pages(2), kRW, 0x08 | kAnon, kFdNone, 0)
+            .Op6(kOpMunlockall);
+      });
+  add("MprotectWritableOnLockedPopulates",
+      "mprotect adding PROT_WRITE to a VM_LOCKED private region populates "
+      "it (write faults give it an anon_vma), so a later mprotect back does "
+      "not merge it with unfaulted neighbours",
+      [](B& b) {
+        b.Memlock(1 << 20).Anon(0, 3, kR).Op6(kOpMlock, b.Page(0), b.Pages(3))
+            .Mprotect(1, 1, kW).Mprotect(1, 1, kR);
+      });
+  add("GuardInstallRejectsLockedAndShared",
+      "MADV_GUARD_INSTALL is EINVAL on VM_LOCKED or shared mappings",
+      [](B& b) {
+        b.Memlock(1 << 20).Anon(0, 2, kRW, kLocked)
+            .Op6(kOpMadvise, b.Page(0), b.Pages(2), 102)
+            .Anon(4, 2, kRW, 0, kShared)
+            .Op6(kOpMadvise, b.Page(4), b.Pages(2), 102);
+      });
+
   // --- vm.max_map_count ---
   add("MaxMapCount",
       "map_count may not pass vm.max_map_count: mmap is ENOMEM at the limit, "
