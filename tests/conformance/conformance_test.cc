@@ -140,7 +140,10 @@ TEST_P(LiveRandom, MatchesKernel) {
   Judge(r);
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, LiveRandom, testing::Range(1, kCiSeeds + 1));
+INSTANTIATE_TEST_SUITE_P(Seeds, LiveRandom, testing::Range(1, kCiSeeds + 1),
+                         [](const testing::TestParamInfo<int>& i) {
+                           return "seed_" + std::to_string(i.param);
+                         });
 
 // --- hand-written cases ---
 
