@@ -9,6 +9,7 @@
 #include "core/linux_error.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
 
 namespace mmsim::client {
 namespace {
@@ -55,8 +56,13 @@ MmClient::MmClient(std::shared_ptr<grpc::Channel> channel,
 
 MmClient MmClient::Connect(const std::string& target,
                            std::chrono::milliseconds timeout) {
-  return MmClient(
-      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()), timeout);
+  grpc::ChannelArguments args;
+  // GetMaps / ListVmas of a process near max_map_count (65530 regions) is
+  // about 5 MB, past gRPC's default 4 MB limit on received messages.
+  args.SetMaxReceiveMessageSize(kMaxResponseBytes);
+  return MmClient(grpc::CreateCustomChannel(
+                      target, grpc::InsecureChannelCredentials(), args),
+                  timeout);
 }
 
 template <typename Req, typename Resp>

@@ -31,6 +31,9 @@ class MmClient {
   explicit MmClient(
       std::shared_ptr<grpc::Channel> channel,
       std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Largest response Connect() accepts (gRPC's default is 4 MB).
+  static constexpr int kMaxResponseBytes = 64 << 20;
+
   // Connects (lazily) to `target` ("127.0.0.1:50051") without TLS.
   static MmClient Connect(
       const std::string& target,
