@@ -468,6 +468,16 @@ std::vector<Case> MakeCases() {
             .Op6(kOpMadvise, b.Page(4), b.Pages(2), 102);
       });
 
+  add("MlockProtNone",
+      "mlock of a PROT_NONE region sets VM_LOCKED but the populate step "
+      "fails (no FOLL_FORCE without access), so mlock returns ENOMEM; "
+      "mlock2(MLOCK_ONFAULT) does not populate and succeeds",
+      [](B& b) {
+        b.Memlock(1 << 20).Anon(0, 2, 0).Op6(kOpMlock, b.Page(0), b.Pages(2))
+            .Anon(4, 2, kR).Anon(6, 2, 0)
+            .Op6(kOpMlock2, b.Page(4), b.Pages(4), 1);
+      });
+
   // --- vm.max_map_count ---
   add("MaxMapCount",
       "map_count may not pass vm.max_map_count: mmap is ENOMEM at the limit, "
