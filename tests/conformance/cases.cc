@@ -478,6 +478,33 @@ std::vector<Case> MakeCases() {
             .Op6(kOpMlock2, b.Page(4), b.Pages(4), 1);
       });
 
+  add("MlockLenOverflowInsideLockedRegion",
+      "mlock with a wrapping length that starts inside a VM_LOCKED region is "
+      "ENOMEM (the RLIMIT_MEMLOCK check comes first)",
+      [](B& b) {
+        b.Anon(0, 33, kRW, kLocked)
+            .Op6(kOpMlock, b.Page(5), ~uint64_t{0} - kPage);
+      });
+  add("MremapLockedGrowOverLimit",
+      "growing a VM_LOCKED mapping with mremap past RLIMIT_MEMLOCK is "
+      "EAGAIN, with or without MREMAP_FIXED",
+      [](B& b) {
+        b.Memlock(64 << 10).Op6(kOpMlockall, 2).Anon(0, 6, kRW)
+            .Op6(kOpMremap, b.Page(0), b.Pages(6), b.Pages(20), kMaymove)
+            .Op6(kOpMremap, b.Page(0), b.Pages(6), b.Pages(20),
+                 kMaymove | kMremapFixed, b.Page(100))
+            .Op6(kOpMremap, b.Page(0), b.Pages(6), b.Pages(8), kMaymove);
+      });
+  add("MlockShmemBeyondObjectSize",
+      "mremap can grow a shared anonymous mapping past its shmem object's "
+      "size; populating those pages fails, so mlock returns ENOMEM",
+      [](B& b) {
+        b.Memlock(1 << 20).Anon(0, 1, kR, 0, kShared)
+            .Op6(kOpMremap, b.Page(0), b.Pages(1), b.Pages(8), 0)
+            .Op6(kOpMlock, b.Page(0), b.Pages(8))
+            .Op6(kOpMlock2, b.Page(0), b.Pages(8), 1);
+      });
+
   // --- vm.max_map_count ---
   add("MaxMapCount",
       "map_count may not pass vm.max_map_count: mmap is ENOMEM at the limit, "

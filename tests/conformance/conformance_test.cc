@@ -245,8 +245,12 @@ TEST(LiveExtra, ManySeeds) {
                 << FormatOp(r.seq.steps.empty() || r.diverged_step == 0
                                 ? Op()
                                 : r.seq.steps[static_cast<size_t>(
-                                      r.diverged_step - 1)].op)
-                << "\n";
+                                      r.diverged_step - 1)].op);
+      size_t nl = r.report.find('\n');
+      if (nl != std::string::npos) {
+        std::cout << " | " << r.report.substr(nl + 1, r.report.find('\n', nl + 1) - nl - 1);
+      }
+      std::cout << "\n";
       if (first_report.empty()) first_report = r.report;
     }
   }
