@@ -493,7 +493,12 @@ std::vector<Case> MakeCases() {
             .Op6(kOpMremap, b.Page(0), b.Pages(6), b.Pages(20), kMaymove)
             .Op6(kOpMremap, b.Page(0), b.Pages(6), b.Pages(20),
                  kMaymove | kMremapFixed, b.Page(100))
-            .Op6(kOpMremap, b.Page(0), b.Pages(6), b.Pages(8), kMaymove);
+            .Op6(kOpMremap, b.Page(0), b.Pages(6), b.Pages(8), kMaymove)
+            // The limit is checked before the destination (itself locked)
+            // is unmapped.
+            .Memlock(128 << 10).Anon(200, 6, kRW).Anon(300, 8, kRW)
+            .Op6(kOpMremap, b.Page(200), b.Pages(6), b.Pages(18),
+                 kMaymove | kMremapFixed, b.Page(300));
       });
   add("MlockShmemBeyondObjectSize",
       "mremap can grow a shared anonymous mapping past its shmem object's "
