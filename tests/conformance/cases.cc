@@ -510,6 +510,18 @@ std::vector<Case> MakeCases() {
             .Op6(kOpMlock2, b.Page(0), b.Pages(8), 1);
       });
 
+  add("MremapDontunmapLockedAccounting",
+      "MREMAP_DONTUNMAP of a VM_LOCKED mapping: the new mapping is locked "
+      "and counted in locked_vm, the old one keeps its pages counted too",
+      [](B& b) {
+        b.Memlock(1 << 20).Op6(kOpMlockall, 2).Anon(0, 4, kR, 0, kShared)
+            .Op6(kOpMremap, b.Page(3), b.Pages(1), b.Pages(1),
+                 kMaymove | kDontunmap)
+            .Anon(10, 4, kRW)
+            .Op6(kOpMremap, b.Page(10), b.Pages(4), b.Pages(4),
+                 kMaymove | kDontunmap);
+      });
+
   // --- vm.max_map_count ---
   add("MaxMapCount",
       "map_count may not pass vm.max_map_count: mmap is ENOMEM at the limit, "
