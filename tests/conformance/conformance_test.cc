@@ -12,6 +12,7 @@
 //                   whole trace.
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -123,6 +124,48 @@ void Judge(const LiveResult& r) {
   }
 }
 
+// On the golden kernel, a live run whose starting point equals the recorded
+// one must also reproduce the recorded kernel answers; otherwise the golden
+// traces are stale (the generator, a case or the worker changed without a
+// regeneration). Returns "" or what differs.
+// `complete`: the live run was not cut short by a divergence.
+std::string CheckGoldenFresh(const Sequence& live, bool complete) {
+  if (!OnGoldenKernel()) return "";
+  GoldenHeader h;
+  std::vector<Sequence> seqs;
+  std::string err;
+  if (!ReadGolden(GoldenPath(), &h, &seqs, &err, false, live.name) ||
+      seqs.size() != 1) {
+    return "";  // GoldenTraces.CoverTheCiSeedsAndEveryCase reports it
+  }
+  const Sequence& g = seqs[0];
+  if (g.initial.regions != live.initial.regions || g.cfg.brk != live.cfg.brk) {
+    return "";  // another build of the worker: a different starting point
+  }
+  size_t n = std::min(g.steps.size(), live.steps.size());
+  for (size_t i = 0; i < n; ++i) {
+    const Op& a = g.steps[i].op;
+    const Op& b = live.steps[i].op;
+    bool same_op = a.kind == b.kind;
+    for (int k = 0; k < 6; ++k) same_op = same_op && a.a[k] == b.a[k];
+    std::string d = same_op ? DiffStates(g.steps[i].state, live.steps[i].state)
+                            : "op differs: golden " + FormatOp(a) +
+                                  ", live " + FormatOp(b) + "\n";
+    if (!d.empty()) {
+      return "golden traces are stale at step " + std::to_string(i + 1) +
+             " of " + live.name + " (regenerate: " + h.regenerate +
+             ")\nbelow, \"kernel\" is the recorded answer and \"simulator\" "
+             "is this kernel's live answer:\n" + d;
+    }
+  }
+  if (complete && g.steps.size() != live.steps.size()) {
+    return "golden traces are stale: " + live.name + " has " +
+           std::to_string(g.steps.size()) + " recorded steps, the live run " +
+           std::to_string(live.steps.size());
+  }
+  return "";
+}
+
 // --- live random sequences ---
 
 class LiveRandom : public testing::TestWithParam<int> {};
@@ -138,6 +181,10 @@ TEST_P(LiveRandom, MatchesKernel) {
                "LiveExtra.OneSeed)\n" + r.report;
   }
   Judge(r);
+  if (r.harness_error.empty()) {
+    std::string stale = CheckGoldenFresh(r.seq, r.diverged_step < 0);
+    EXPECT_TRUE(stale.empty()) << stale;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, LiveRandom, testing::Range(1, kCiSeeds + 1),
@@ -163,6 +210,10 @@ TEST_P(LiveCases, MatchesKernel) {
   LiveResult r = RunLive(c.name, c.rule, factory, &sim);
   if (r.diverged_step >= 0) r.report = "rule: " + c.rule + "\n" + r.report;
   Judge(r);
+  if (r.harness_error.empty()) {
+    std::string stale = CheckGoldenFresh(r.seq, r.diverged_step < 0);
+    EXPECT_TRUE(stale.empty()) << stale;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Rules, LiveCases, testing::ValuesIn(AllCases()),
