@@ -85,6 +85,8 @@ absl::StatusOr<uint64_t> MmStruct::ArchGetUnmappedAreaTopdown(uint64_t addr0,
                                                               int flags) const {
   if (len > kTaskSize) return LinuxError(ENOMEM, "length exceeds TASK_SIZE");
   if (flags & kMapFixed) return addr0;
+  // MAP_32BIT always uses the legacy bottom-up search in [1 GiB, 2 GiB).
+  if (flags & kMap32Bit) return ArchGetUnmappedAreaBottomup(addr0, len, flags);
   uint64_t addr = addr0;
   if (addr != 0) {
     addr &= kPageMask;
@@ -105,8 +107,13 @@ absl::StatusOr<uint64_t> MmStruct::ArchGetUnmappedAreaBottomup(
     uint64_t addr, uint64_t len, int flags) const {
   // Linux: arch/x86/kernel/sys_x86_64.c arch_get_unmapped_area().
   if (flags & kMapFixed) return addr;
-  const uint64_t begin = config_.mmap_legacy_base;
-  const uint64_t end = kTaskSize;
+  // Linux: find_start_end().
+  uint64_t begin = config_.mmap_legacy_base;
+  uint64_t end = kTaskSize;
+  if (flags & kMap32Bit) {
+    begin = 0x40000000;
+    end = 0x80000000;
+  }
   if (len > end) return LinuxError(ENOMEM, "length exceeds TASK_SIZE");
   if (addr != 0) {
     addr = PageAlign(addr);

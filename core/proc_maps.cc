@@ -23,8 +23,8 @@ std::string MmStruct::ProcMaps() const {
       name = vma.vm_file->name;
     } else if (!vma.special_name.empty()) {
       name = vma.special_name;
-    } else if (vma.vm_start <= layout_.brk && vma.vm_end >= layout_.start_brk &&
-               layout_.start_brk != 0) {
+    } else if (vma.vm_start < layout_.brk && vma.vm_end > layout_.start_brk) {
+      // Linux: vma_is_initial_heap(), strict at both ends.
       name = "[heap]";
     } else if (vma.vm_start <= layout_.start_stack &&
                vma.vm_end >= layout_.start_stack) {

@@ -363,6 +363,13 @@ TEST_F(MmapTest, AccountingFollowsVmStatAccount) {
   EXPECT_EQ(c.stack_vm, 1u);
 }
 
+TEST_F(MmapTest, Map32BitGoesBetweenOneAndTwoGib) {
+  absl::StatusOr<uint64_t> r =
+      mm_.DoMmap(Anon(Pages(1), kProtRead, 0, kMap32Bit));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 0x40000000u);
+}
+
 TEST_F(MmapTest, GetUnmappedAreaDoesNotMap) {
   absl::StatusOr<uint64_t> r = mm_.GetUnmappedArea(nullptr, 0, Pages(1), 0, 0);
   ASSERT_TRUE(r.ok());

@@ -38,7 +38,15 @@ TEST_F(ProcMapsTest, ExecLayoutLooksLikeARealProcess) {
   EXPECT_NE(maps.find("555555554000-555555594000 r-xp 00000000 fe:00 1"),
             std::string::npos)
       << maps;
-  EXPECT_NE(maps.find("[heap]"), std::string::npos) << maps;
+  // Only the region past start_brk is the heap, not the bss before it
+  // (Linux: vma_is_initial_heap()).
+  EXPECT_NE(maps.find("55555559a000-5555555bb000 rw-p 00000000 00:00 0"
+                      "                          [heap]"),
+            std::string::npos)
+      << maps;
+  EXPECT_NE(maps.find("555555598000-55555559a000 rw-p 00000000 00:00 0 \n"),
+            std::string::npos)
+      << maps;
   EXPECT_NE(maps.find("[stack]"), std::string::npos) << maps;
   EXPECT_NE(maps.find("[vdso]"), std::string::npos) << maps;
   EXPECT_NE(maps.find("7ffffffde000-7ffffffff000 rw-p"), std::string::npos)
