@@ -43,6 +43,8 @@ uint64_t MmStruct::Brk(uint64_t brk) {
       newbrk + kPageSize > next->StartGap()) {
     return origbrk;
   }
+  // Linux: check_brk_limits(): RLIMIT_MEMLOCK under mlockall(MCL_FUTURE).
+  if (!MlockFutureOkLocked(def_flags_, newbrk - oldbrk)) return origbrk;
   if (!DoBrkFlagsLocked(oldbrk, newbrk - oldbrk).ok()) return origbrk;
   layout_.brk = brk;
   if (def_flags_ & kVmLocked) PopulateLocked(oldbrk, newbrk);
@@ -65,7 +67,7 @@ absl::Status MmStruct::DoBrkFlagsLocked(uint64_t addr, uint64_t len) {
   const Vma* prev = PrevVmaLocked(addr);
   bool expanded = false;
   if (prev != nullptr && prev->vm_end == addr &&
-      prev->vm_start >= layout_.start_brk && prev->vm_flags == flags &&
+      prev->vm_end > layout_.start_brk && prev->vm_flags == flags &&
       prev->vm_file == nullptr && prev->IsAnonymous() &&
       prev->vm_pgoff + prev->pages() == (addr >> kPageShift) &&
       !(prev->anon_vma != 0 && prev->anon_vma_chain_shared)) {

@@ -134,7 +134,7 @@ std::optional<uint64_t> MmStruct::UnmappedAreaTopdown(uint64_t len,
   // Linux: mm/vma.c unmapped_area_topdown(). Finds the highest hole in
   // [low, high) of at least len bytes; if the region above it grows down
   // and its guard gap reaches into the hole, lowers high and retries.
-  if (low < config_.mmap_min_addr) low = config_.mmap_min_addr;
+  if (low < HintMinAddrLocked()) low = HintMinAddrLocked();
   while (high > low && high - low >= len) {
     // Walk holes from the top: start at the first region ending above
     // high - 1, i.e. the region containing or following high - 1.
@@ -170,7 +170,7 @@ std::optional<uint64_t> MmStruct::UnmappedAreaBottomup(uint64_t len,
                                                        uint64_t low,
                                                        uint64_t high) const {
   // Linux: mm/vma.c unmapped_area().
-  if (low < config_.mmap_min_addr) low = config_.mmap_min_addr;
+  if (low < HintMinAddrLocked()) low = HintMinAddrLocked();
   while (high > low && high - low >= len) {
     auto it = vmas_.upper_bound(low);
     bool retried = false;

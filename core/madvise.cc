@@ -66,6 +66,12 @@ absl::Status MmStruct::Madvise(uint64_t start, uint64_t len_in, int advice) {
   if (end == start) return absl::OkStatus();
 
   WriteLock lock(&mmap_sem_);
+  if (advice == kMadvPopulateRead || advice == kMadvPopulateWrite) {
+    absl::Status status =
+        MadvisePopulateLocked(start, end, advice == kMadvPopulateWrite);
+    ValidateIfDebugLocked();
+    return status;
+  }
   // Linux: madvise_walk_vmas(): apply to each mapped piece; a hole makes
   // the result ENOMEM but does not stop the walk.
   absl::Status unmapped_error;
@@ -94,6 +100,45 @@ absl::Status MmStruct::Madvise(uint64_t start, uint64_t len_in, int advice) {
   if (result.ok()) result = unmapped_error;
   ValidateIfDebugLocked();
   return result;
+}
+
+absl::Status MmStruct::MadvisePopulateLocked(uint64_t start, uint64_t end,
+                                             bool write) {
+  mmap_sem_.AssertHeld();
+  // Linux: madvise_populate() -> faultin_page_range(): a hole is ENOMEM,
+  // a region the access is not allowed on is EINVAL, a page past the end
+  // of its file is EFAULT (SIGBUS). Regions before the failure stay
+  // populated.
+  uint64_t addr = start;
+  while (addr < end) {
+    const Vma* found = FindVmaLocked(addr);
+    if (found == nullptr || found->vm_start > addr) {
+      return LinuxError(ENOMEM, "range has unmapped pages");
+    }
+    Vma& vma = *const_cast<Vma*>(found);
+    const uint64_t needed = write ? kVmWrite : kVmRead;
+    if ((vma.vm_flags & (kVmIo | kVmPfnmap)) || !(vma.vm_flags & needed)) {
+      return LinuxError(EINVAL, "access not allowed on the region");
+    }
+    const uint64_t last = std::min(vma.vm_end, end);
+    bool sigbus = false;
+    bool faults = true;
+    if (vma.vm_file != nullptr) {
+      const uint64_t offset =
+          (vma.vm_pgoff << kPageShift) + (addr - vma.vm_start);
+      const uint64_t eof = PageAlign(vma.vm_file->size);
+      if (offset + (last - addr) > eof) sigbus = true;
+      if (offset >= eof) faults = false;
+    }
+    // A write fault on a private region copies: it needs an anon_vma.
+    // A read of private anonymous memory maps the zero page.
+    if (faults && write && !(vma.vm_flags & kVmShared)) {
+      AnonVmaPrepareLocked(&vma);
+    }
+    if (sigbus) return LinuxError(EFAULT, "page past the end of the file");
+    addr = last;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status MmStruct::MadviseVmaLocked(uint64_t start, uint64_t end,
@@ -133,13 +178,21 @@ absl::Status MmStruct::MadviseVmaLocked(uint64_t start, uint64_t end,
       }
       return absl::OkStatus();  // zapping pages arrives with paging
     }
-    case kMadvPopulateRead:
-    case kMadvPopulateWrite:
-      PopulateLocked(start, end);
-      return absl::OkStatus();
-    case kMadvCollapse:
     case kMadvGuardInstall:
-    case kMadvGuardRemove:
+    case kMadvGuardRemove: {
+      // Linux: is_valid_guard_vma(); only installing refuses locked memory.
+      uint64_t disallowed = kVmSpecial | kVmHugetlb;
+      if (advice == kMadvGuardInstall) disallowed |= kVmLocked;
+      if (flags & disallowed) {
+        return LinuxError(EINVAL, "guard regions need unlocked plain memory");
+      }
+      // Guard markers live in the page tables, which need an anon_vma.
+      if (advice == kMadvGuardInstall && vma.IsAnonymous()) {
+        AnonVmaPrepareLocked(const_cast<Vma*>(&vma));
+      }
+      return absl::OkStatus();
+    }
+    case kMadvCollapse:
       return absl::OkStatus();
     case kMadvNormal:
       new_flags &= ~(kVmRandRead | kVmSeqRead);

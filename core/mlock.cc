@@ -69,15 +69,23 @@ absl::Status MmStruct::Mlock(uint64_t start, uint64_t len, int flags) {
   const uint64_t lock_limit = config_.rlimits.memlock.cur >> kPageShift;
   uint64_t locked = (len >> kPageShift) + locked_vm_;
   if (locked > lock_limit && !config_.cap_ipc_lock) {
-    // Pages of the range that are already locked are not counted twice.
-    const uint64_t end = start + len;
+    // Pages of the range that are already locked are not counted twice
+    // (Linux: count_mm_mlocked_page_nr(), its unsigned arithmetic kept).
+    const uint64_t end =
+        (~uint64_t{0} - len < start) ? ~uint64_t{0} : start + len;
+    uint64_t count = 0;
     for (auto it = vmas_.upper_bound(start);
          it != vmas_.end() && it->second.vm_start < end; ++it) {
-      if (!(it->second.vm_flags & kVmLocked)) continue;
-      uint64_t lo = std::max(it->second.vm_start, start);
-      uint64_t hi = std::min(it->second.vm_end, end);
-      locked -= (hi - lo) >> kPageShift;
+      const Vma& vma = it->second;
+      if (!(vma.vm_flags & kVmLocked)) continue;
+      if (start > vma.vm_start) count -= start - vma.vm_start;
+      if (end < vma.vm_end) {
+        count += end - vma.vm_start;
+        break;
+      }
+      count += vma.vm_end - vma.vm_start;
     }
+    locked -= count >> kPageShift;
   }
   absl::Status status;
   if (locked <= lock_limit || config_.cap_ipc_lock) {

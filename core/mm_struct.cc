@@ -284,7 +284,10 @@ void MmStruct::ValidateMmLocked() const {
         total_vm_, data_vm_, exec_vm_, stack_vm_, sums.total_vm_, sums.data_vm_,
         sums.exec_vm_, sums.stack_vm_));
   }
-  if (locked != locked_vm_) {
+  // locked_vm is at least the VM_LOCKED pages. It can be more: Linux's
+  // mremap(MREMAP_DONTUNMAP) clears VM_LOCKED on the old region and keeps
+  // counting its pages.
+  if (locked > locked_vm_) {
     ValidateFail(absl::StrFormat("locked_vm %d but VM_LOCKED regions sum to %d",
                                  locked_vm_, locked));
   }

@@ -16,13 +16,15 @@
 //   1. Every region is non-empty and page aligned: vm_start < vm_end.
 //   2. Regions are sorted and do not overlap; the index key is vm_end.
 //   3. map_count_ equals the number of regions.
-//   4. total_vm_, locked_vm_, data_vm_, exec_vm_, stack_vm_ equal the sums
-//      over the regions, classified as Linux's vm_stat_account().
+//   4. total_vm_, data_vm_, exec_vm_, stack_vm_ equal the sums over the
+//      regions, classified as Linux's vm_stat_account(); locked_vm_ is at
+//      least the pages of VM_LOCKED regions (mremap DONTUNMAP leaves more).
 //   5. mmap_cache_, when set, points at a region of vmas_.
 //   6. Every region lies in [0, kTaskSize).
 #ifndef MMSIM_CORE_MM_STRUCT_H_
 #define MMSIM_CORE_MM_STRUCT_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -62,7 +64,11 @@ struct MmConfig {
   uint64_t mmap_base = kDefaultMmapBase;          // top-down search top
   uint64_t mmap_legacy_base = kTaskUnmappedBase;  // bottom-up fallback
   uint64_t mmap_min_addr = kDefaultMmapMinAddr;   // vm.mmap_min_addr
-  int max_map_count = kDefaultMaxMapCount;        // vm.max_map_count
+  // CONFIG_LSM_MMAP_MIN_ADDR: hints and searches start at the larger of the
+  // two (the kernel's mmap_min_addr variable); only vm.mmap_min_addr
+  // decides EPERM for MAP_FIXED (Linux: cap_mmap_addr()).
+  uint64_t lsm_mmap_min_addr = 65536;
+  int max_map_count = kDefaultMaxMapCount;  // vm.max_map_count
   Rlimits rlimits;
   bool cap_ipc_lock = false;  // CAP_IPC_LOCK: mlock past RLIMIT_MEMLOCK
   // CAP_SYS_RAWIO: map below mmap_min_addr.
@@ -108,7 +114,10 @@ struct MmapArgs {
   int flags = kMapPrivate | kMapAnonymous;
   std::shared_ptr<const SimFile> file;  // required unless MAP_ANONYMOUS
   int file_mode = kFmodeRead;           // how the "fd" was opened
-  uint64_t offset = 0;                  // bytes into the file
+  // Identity of the open file ("fd"); mappings through different opens of
+  // one file never merge. 0 means the file's one shared open.
+  uint64_t file_open_id = 0;
+  uint64_t offset = 0;  // bytes into the file
 };
 
 class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
@@ -251,9 +260,9 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
                                         uint64_t extra_vm_flags)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   absl::StatusOr<uint64_t> MmapRegionLocked(
-      const std::shared_ptr<const SimFile>& file, const VmOps* ops,
-      uint64_t addr, uint64_t len, uint64_t vm_flags, uint64_t pgoff)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
+      const std::shared_ptr<const SimFile>& file, uint64_t file_open,
+      const VmOps* ops, uint64_t addr, uint64_t len, uint64_t vm_flags,
+      uint64_t pgoff) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   absl::Status DoMunmapLocked(uint64_t start, uint64_t len)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   // Unmaps [start, end) (aligned). Linux: do_vmi_align_munmap().
@@ -280,6 +289,10 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   bool MayExpandVmLocked(uint64_t vm_flags, uint64_t pages) const
       ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_);
+  // Linux: the mmap_min_addr variable, max(vm.mmap_min_addr, LSM's).
+  uint64_t HintMinAddrLocked() const ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_) {
+    return std::max(config_.mmap_min_addr, config_.lsm_mmap_min_addr);
+  }
   bool MlockFutureOkLocked(uint64_t vm_flags, uint64_t bytes) const
       ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_);
   absl::Status ApplyVmaLockFlagsLocked(uint64_t start, uint64_t end,
@@ -295,6 +308,8 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
   // file page past EOF); callers that ignore errors ignore it.
   bool PopulateLocked(uint64_t start, uint64_t end)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
+  absl::Status MadvisePopulateLocked(uint64_t start, uint64_t end, bool write)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   absl::Status MadviseVmaLocked(uint64_t start, uint64_t end, int advice)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   // Linux: anon_vma_prepare(): reuses a compatible neighbour's anon_vma.
@@ -307,9 +322,17 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
                                          uint64_t new_len, uint64_t new_addr,
                                          int flags)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
-  absl::StatusOr<Vma> VmaToResizeLocked(uint64_t addr, uint64_t old_len,
-                                        uint64_t new_len, int flags) const
+  // Linux: check_prep_vma(). Sets *populate when a locked region grows.
+  absl::Status CheckPrepVmaLocked(uint64_t addr, uint64_t old_len,
+                                  uint64_t new_len, int flags,
+                                  bool* populate) const
       ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_);
+  absl::StatusOr<uint64_t> RemapMoveLocked(uint64_t start, uint64_t len,
+                                           uint64_t new_addr, int flags)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
+  absl::StatusOr<uint64_t> MremapAtLocked(uint64_t addr, uint64_t old_len,
+                                          uint64_t new_len, int flags)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   absl::StatusOr<uint64_t> MremapToLocked(uint64_t addr, uint64_t old_len,
                                           uint64_t new_addr, uint64_t new_len,
                                           int flags)

@@ -51,8 +51,8 @@ absl::StatusOr<uint64_t> MmStruct::DoMmapLocked(const MmapArgs& args,
   if (!(flags & kMapFixed)) {
     // Linux: round_hint_to_min().
     addr &= kPageMask;
-    if (addr != 0 && addr < config_.mmap_min_addr) {
-      addr = PageAlign(config_.mmap_min_addr);
+    if (addr != 0 && addr < HintMinAddrLocked()) {
+      addr = PageAlign(HintMinAddrLocked());
     }
   }
   len = PageAlign(len);
@@ -172,8 +172,8 @@ absl::StatusOr<uint64_t> MmStruct::DoMmapLocked(const MmapArgs& args,
   // Linux: overcommit mode 0 honours MAP_NORESERVE.
   if (flags & kMapNoreserve) vm_flags |= kVmNoreserve;
 
-  absl::StatusOr<uint64_t> mapped =
-      MmapRegionLocked(file_ref, ops, addr, len, vm_flags, pgoff);
+  absl::StatusOr<uint64_t> mapped = MmapRegionLocked(
+      file_ref, file ? args.file_open_id : 0, ops, addr, len, vm_flags, pgoff);
   if (!mapped.ok()) return mapped;
   if ((vm_flags & kVmLocked) ||
       (flags & (kMapPopulate | kMapNonblock)) == kMapPopulate) {
@@ -183,8 +183,9 @@ absl::StatusOr<uint64_t> MmStruct::DoMmapLocked(const MmapArgs& args,
 }
 
 absl::StatusOr<uint64_t> MmStruct::MmapRegionLocked(
-    const std::shared_ptr<const SimFile>& file, const VmOps* ops, uint64_t addr,
-    uint64_t len, uint64_t vm_flags, uint64_t pgoff) {
+    const std::shared_ptr<const SimFile>& file, uint64_t file_open,
+    const VmOps* ops, uint64_t addr, uint64_t len, uint64_t vm_flags,
+    uint64_t pgoff) {
   mmap_sem_.AssertHeld();
   const uint64_t end = addr + len;
   // Linux: vms_gather_munmap_vmas(): a mapping placed strictly inside one
@@ -220,6 +221,7 @@ absl::StatusOr<uint64_t> MmStruct::MmapRegionLocked(
   vma.vm_flags = vm_flags;
   vma.vm_pgoff = pgoff;
   vma.vm_file = file;
+  vma.vm_file_open = file_open;
   vma.vm_ops = ops;
   if (file == nullptr && (vm_flags & kVmShared)) {
     // Linux: shmem_zero_setup() gives the region its own /dev/zero inode.
@@ -227,6 +229,12 @@ absl::StatusOr<uint64_t> MmStruct::MmapRegionLocked(
     vma.vm_ops = &kShmemVmOps;
   }
   if (vma.vm_ops->open != nullptr) vma.vm_ops->open(vma);
+  // Special and droppable regions are never locked (Linux:
+  // __mmap_complete()).
+  if ((vm_flags & kVmLocked) && (vm_flags & (kVmSpecial | kVmDroppable))) {
+    vm_flags &= ~kVmLockedMask;
+    vma.vm_flags = vm_flags;
+  }
   InsertMergeNewLocked(vma);
   VmStatAccountLocked(vm_flags, len >> kPageShift);
   if (vm_flags & kVmLocked) locked_vm_ += len >> kPageShift;
@@ -248,7 +256,7 @@ bool MmStruct::PopulateLocked(uint64_t start, uint64_t end) {
       ok = false;  // get_user_pages: -EFAULT on PROT_NONE
       continue;
     }
-    if (vma.vm_file != nullptr && !vma.vm_file->shmem) {
+    if (vma.vm_file != nullptr) {
       // A file page past EOF is SIGBUS: the fault fails, nothing copies.
       uint64_t first = std::max(vma.vm_start, start);
       uint64_t last = std::min(vma.vm_end, end);

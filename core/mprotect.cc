@@ -88,6 +88,12 @@ absl::Status MmStruct::Mprotect(uint64_t start, uint64_t len, int prot) {
       if (newflags != oldflags) {
         error = VmaModifyLocked(nstart, tmp, newflags);
         if (!error.ok()) break;
+        // A locked private region made writable is populated for writing
+        // at once, so it keeps no copy-on-write pages.
+        if ((oldflags & (kVmWrite | kVmShared | kVmLocked)) == kVmLocked &&
+            (newflags & kVmWrite)) {
+          PopulateLocked(nstart, tmp);
+        }
       }
     }
     // Continue after the region that now holds nstart: a merge may have

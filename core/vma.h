@@ -103,6 +103,10 @@ struct Vma {
   uint64_t vm_flags = 0;
   uint64_t vm_pgoff = 0;  // offset in vm_file, in pages (anon: vm_start >> 12)
   std::shared_ptr<const SimFile> vm_file;
+  // Which open file (struct file) of vm_file the region was mapped through:
+  // Linux's vm_file is the open file, so regions mapped through two opens
+  // of one inode never merge. 0 for anonymous memory.
+  uint64_t vm_file_open = 0;
   // Identity of the anonymous memory (Linux: anon_vma); 0 = none yet.
   // Linux assigns it at the first anonymous fault; merges require equal
   // identities, or one of them unset (mm/vma.c is_mergeable_anon_vma()).

@@ -12,8 +12,10 @@ namespace {
 
 // Linux: is_mergeable_vma(): equal flags and file (no userfaultfd context
 // or anon name in mmsim).
-bool IsMergeableVma(const Vma& vma, uint64_t flags, const SimFile* file) {
-  return vma.vm_flags == flags && vma.vm_file.get() == file;
+bool IsMergeableVma(const Vma& vma, uint64_t flags, const SimFile* file,
+                    uint64_t file_open) {
+  return vma.vm_flags == flags && vma.vm_file.get() == file &&
+         vma.vm_file_open == file_open;
 }
 
 // Linux: vma_had_uncowed_parents().
@@ -35,6 +37,7 @@ bool CanRemove(const Vma& vma) { return vma.vm_ops->close == nullptr; }
 // Linux: anon_vma_compatible().
 bool AnonVmaCompatible(const Vma& a, const Vma& b) {
   return a.vm_end == b.vm_start && a.vm_file == b.vm_file &&
+         a.vm_file_open == b.vm_file_open &&
          ((a.vm_flags ^ b.vm_flags) & ~kVmAccessFlags) == 0 &&
          b.vm_pgoff == a.vm_pgoff + ((b.vm_start - a.vm_start) >> kPageShift);
 }
@@ -67,15 +70,17 @@ Vma* MmStruct::InsertMergeNewLocked(Vma vma) {
   if (vma.vm_flags & kVmSpecial) return InsertLocked(vma);
   const SimFile* file = vma.vm_file.get();
   // Linux: can_vma_merge_left() / can_vma_merge_after().
-  bool merge_left = prev != nullptr &&
-                    IsMergeableVma(*prev, vma.vm_flags, file) &&
-                    IsMergeableAnonVma(*prev, vma.anon_vma, nullptr) &&
-                    prev->vm_pgoff + prev->pages() == vma.vm_pgoff;
+  bool merge_left =
+      prev != nullptr &&
+      IsMergeableVma(*prev, vma.vm_flags, file, vma.vm_file_open) &&
+      IsMergeableAnonVma(*prev, vma.anon_vma, nullptr) &&
+      prev->vm_pgoff + prev->pages() == vma.vm_pgoff;
   // Linux: can_vma_merge_right() / can_vma_merge_before().
-  bool merge_right = next != nullptr &&
-                     IsMergeableVma(*next, vma.vm_flags, file) &&
-                     IsMergeableAnonVma(*next, vma.anon_vma, nullptr) &&
-                     next->vm_pgoff == vma.vm_pgoff + vma.pages();
+  bool merge_right =
+      next != nullptr &&
+      IsMergeableVma(*next, vma.vm_flags, file, vma.vm_file_open) &&
+      IsMergeableAnonVma(*next, vma.anon_vma, nullptr) &&
+      next->vm_pgoff == vma.vm_pgoff + vma.pages();
   if (merge_left && merge_right) {
     merge_right = prev->anon_vma == 0 || next->anon_vma == 0 ||
                   prev->anon_vma == next->anon_vma;
@@ -127,12 +132,15 @@ absl::Status MmStruct::VmaModifyLocked(uint64_t start, uint64_t end,
   bool merge_left = false, merge_right = false;
   if (!(new_flags & kVmSpecial)) {
     // Linux: vma_merge_existing_range().
-    merge_left = prev != nullptr && IsMergeableVma(*prev, new_flags, file) &&
+    merge_left = prev != nullptr &&
+                 IsMergeableVma(*prev, new_flags, file, middle->vm_file_open) &&
                  IsMergeableAnonVma(*prev, middle->anon_vma, middle) &&
                  prev->vm_pgoff + prev->pages() == pgoff;
-    merge_right = next != nullptr && IsMergeableVma(*next, new_flags, file) &&
-                  IsMergeableAnonVma(*next, middle->anon_vma, middle) &&
-                  next->vm_pgoff == pgoff + ((end - start) >> kPageShift);
+    merge_right =
+        next != nullptr &&
+        IsMergeableVma(*next, new_flags, file, middle->vm_file_open) &&
+        IsMergeableAnonVma(*next, middle->anon_vma, middle) &&
+        next->vm_pgoff == pgoff + ((end - start) >> kPageShift);
     if (merge_left && merge_right) {
       merge_right = prev->anon_vma == 0 || next->anon_vma == 0 ||
                     prev->anon_vma == next->anon_vma;

@@ -47,7 +47,9 @@ class B {
     return Op6(kOpMmap, Page(i), Pages(n), prot, type | kFixed,
                FdSel(file, mode), pgoff * kPage);
   }
-  B& Munmap(uint64_t i, uint64_t n) { return Op6(kOpMunmap, Page(i), Pages(n)); }
+  B& Munmap(uint64_t i, uint64_t n) {
+    return Op6(kOpMunmap, Page(i), Pages(n));
+  }
   B& Mprotect(uint64_t i, uint64_t n, uint64_t prot) {
     return Op6(kOpMprotect, Page(i), Pages(n), prot);
   }
@@ -76,7 +78,9 @@ std::vector<Case> MakeCases() {
   // --- merges (mm/vma.c vma_merge_new_range) ---
   add("MergeAnonAdjacentSameProt",
       "a new anonymous mapping right after one with equal flags extends it",
-      [](B& b) { b.Anon(0, 2, kRW).Anon(2, 2, kRW).Anon(6, 2, kRW).Anon(4, 2, kRW); });
+      [](B& b) {
+        b.Anon(0, 2, kRW).Anon(2, 2, kRW).Anon(6, 2, kRW).Anon(4, 2, kRW);
+      });
   add("MergeAnonDifferentProt",
       "adjacent anonymous mappings with different protections stay apart",
       [](B& b) { b.Anon(0, 2, kRW).Anon(2, 2, kR).Anon(4, 2, kRW); });
@@ -123,12 +127,12 @@ std::vector<Case> MakeCases() {
       [](B& b) {
         b.Anon(0, 3, kR).Anon(4, 3, kRW).Anon(8, 3, kR | kX).Munmap(1, 9);
       });
-  add("MunmapInvalid", "unaligned address or zero length is EINVAL",
-      [](B& b) {
-        b.Anon(0, 2, kR).Op6(kOpMunmap, b.Page(0) + 1, kPage)
-            .Op6(kOpMunmap, b.Page(0), 0)
-            .Op6(kOpMunmap, b.Page(0), ~uint64_t{0} - b.Page(0));
-      });
+  add("MunmapInvalid", "unaligned address or zero length is EINVAL", [](B& b) {
+    b.Anon(0, 2, kR)
+        .Op6(kOpMunmap, b.Page(0) + 1, kPage)
+        .Op6(kOpMunmap, b.Page(0), 0)
+        .Op6(kOpMunmap, b.Page(0), ~uint64_t{0} - b.Page(0));
+  });
 
   // --- mprotect ---
   add("MprotectSplitMiddle", "mprotect of the middle of a region splits it",
@@ -148,7 +152,8 @@ std::vector<Case> MakeCases() {
       });
   add("MprotectInvalid", "unaligned start, unknown bits: EINVAL; len 0: 0",
       [](B& b) {
-        b.Anon(0, 2, kRW).Op6(kOpMprotect, b.Page(0) + 8, kPage, kR)
+        b.Anon(0, 2, kRW)
+            .Op6(kOpMprotect, b.Page(0) + 8, kPage, kR)
             .Op6(kOpMprotect, b.Page(0), kPage, 0x10)
             .Op6(kOpMprotect, b.Page(0), 0, kR)
             .Op6(kOpMprotect, b.Page(0), kPage, 0x03000000);
@@ -165,14 +170,16 @@ std::vector<Case> MakeCases() {
   add("MremapShrinkGrowInPlace",
       "mremap shrinks in place and grows in place when the space after is free",
       [](B& b) {
-        b.Anon(0, 4, kRW).Op6(kOpMremap, b.Page(0), b.Pages(4), b.Pages(2), 0)
+        b.Anon(0, 4, kRW)
+            .Op6(kOpMremap, b.Page(0), b.Pages(4), b.Pages(2), 0)
             .Op6(kOpMremap, b.Page(0), b.Pages(2), b.Pages(6), 0);
       });
   add("MremapGrowBlocked",
       "growing into an occupied range is ENOMEM without MREMAP_MAYMOVE and "
       "moves with it",
       [](B& b) {
-        b.Anon(0, 4, kRW).Anon(4, 1, kR)
+        b.Anon(0, 4, kRW)
+            .Anon(4, 1, kR)
             .Op6(kOpMremap, b.Page(0), b.Pages(4), b.Pages(8), 0)
             .Op6(kOpMremap, b.Page(0), b.Pages(4), b.Pages(8), kMaymove);
       });
@@ -180,7 +187,8 @@ std::vector<Case> MakeCases() {
       "MREMAP_FIXED moves to the given address (replacing what is there); "
       "MREMAP_DONTUNMAP leaves the source mapped",
       [](B& b) {
-        b.Anon(0, 4, kRW).Anon(20, 2, kR)
+        b.Anon(0, 4, kRW)
+            .Anon(20, 2, kR)
             .Op6(kOpMremap, b.Page(0), b.Pages(4), b.Pages(4),
                  kMaymove | kMremapFixed, b.Page(19))
             .Op6(kOpMremap, b.Page(19), b.Pages(4), b.Pages(4),
@@ -213,15 +221,20 @@ std::vector<Case> MakeCases() {
       });
 
   // --- brk ---
-  add("Brk", "brk grows and shrinks the heap; a request below the start or "
+  add("Brk",
+      "brk grows and shrinks the heap; a request below the start or "
       "into another mapping leaves it unchanged",
       [](B& b) {
         uint64_t lo = b.w_.brk_lo;
-        b.Op6(kOpBrk, 0).Op6(kOpBrk, lo + b.Pages(3)).Op6(kOpBrk, lo + b.Pages(1))
-            .Op6(kOpBrk, lo + b.Pages(1) + 5).Op6(kOpBrk, 0x1000)
+        b.Op6(kOpBrk, 0)
+            .Op6(kOpBrk, lo + b.Pages(3))
+            .Op6(kOpBrk, lo + b.Pages(1))
+            .Op6(kOpBrk, lo + b.Pages(1) + 5)
+            .Op6(kOpBrk, 0x1000)
             .Op6(kOpMmap, lo + b.Pages(8), b.Pages(2), kR,
                  kPrivate | kAnon | kFixed, kFdNone, 0)
-            .Op6(kOpBrk, lo + b.Pages(9)).Op6(kOpBrk, lo + b.Pages(8))
+            .Op6(kOpBrk, lo + b.Pages(9))
+            .Op6(kOpBrk, lo + b.Pages(8))
             .Op6(kOpBrk, lo);
       });
 
@@ -230,36 +243,51 @@ std::vector<Case> MakeCases() {
       "mlock splits regions and counts locked_vm; mlock2 ONFAULT too; "
       "munlock reverses; the limit gives ENOMEM",
       [](B& b) {
-        b.Memlock(64 << 10).Anon(0, 8, kRW).Op6(kOpMlock, b.Page(2), b.Pages(3))
+        b.Memlock(64 << 10)
+            .Anon(0, 8, kRW)
+            .Op6(kOpMlock, b.Page(2), b.Pages(3))
             .Op6(kOpMlock2, b.Page(5), b.Pages(2), 1)
             .Op6(kOpMlock, b.Page(0), b.Pages(8))
             .Op6(kOpMunlock, b.Page(3), b.Pages(1))
-            .Anon(16, 32, kRW).Op6(kOpMlock, b.Page(16), b.Pages(32))
+            .Anon(16, 32, kRW)
+            .Op6(kOpMlock, b.Page(16), b.Pages(32))
             .Op6(kOpMlock, b.Page(9), b.Pages(2));
       });
   add("MlockLimitZero",
       "with RLIMIT_MEMLOCK 0 and no CAP_IPC_LOCK, mlock and MAP_LOCKED are "
       "EPERM",
       [](B& b) {
-        b.Memlock(0).Anon(0, 2, kRW).Op6(kOpMlock, b.Page(0), b.Pages(1))
-            .Anon(4, 2, kRW, kLocked).Op6(kOpMlockall, 1);
+        b.Memlock(0)
+            .Anon(0, 2, kRW)
+            .Op6(kOpMlock, b.Page(0), b.Pages(1))
+            .Anon(4, 2, kRW, kLocked)
+            .Op6(kOpMlockall, 1);
       });
-  add("MapLockedOverLimit",
-      "MAP_LOCKED beyond RLIMIT_MEMLOCK is EAGAIN",
-      [](B& b) { b.Memlock(16 << 10).Anon(0, 2, kRW, kLocked).Anon(4, 8, kRW, kLocked); });
+  add("MapLockedOverLimit", "MAP_LOCKED beyond RLIMIT_MEMLOCK is EAGAIN",
+      [](B& b) {
+        b.Memlock(16 << 10).Anon(0, 2, kRW, kLocked).Anon(4, 8, kRW, kLocked);
+      });
   add("MlockallFuture",
       "mlockall(MCL_FUTURE) locks later mappings; munlockall clears it",
       [](B& b) {
-        b.Memlock(64 << 20).Op6(kOpMlockall, 2).Anon(0, 2, kRW).Anon(2, 2, kRW)
-            .Op6(kOpMunlockall).Anon(4, 2, kRW).Op6(kOpMlockall, 0)
-            .Op6(kOpMlockall, 4).Op6(kOpMlockall, 1 | 4).Op6(kOpMunlockall);
+        b.Memlock(64 << 20)
+            .Op6(kOpMlockall, 2)
+            .Anon(0, 2, kRW)
+            .Anon(2, 2, kRW)
+            .Op6(kOpMunlockall)
+            .Anon(4, 2, kRW)
+            .Op6(kOpMlockall, 0)
+            .Op6(kOpMlockall, 4)
+            .Op6(kOpMlockall, 1 | 4)
+            .Op6(kOpMunlockall);
       });
 
   // --- madvise ---
   add("MadviseHoleEnomem",
       "madvise over a hole applies to the mapped parts and returns ENOMEM",
       [](B& b) {
-        b.Anon(0, 2, kRW).Anon(3, 2, kRW)
+        b.Anon(0, 2, kRW)
+            .Anon(3, 2, kRW)
             .Op6(kOpMadvise, b.Page(0), b.Pages(5), 4)
             .Op6(kOpMadvise, b.Page(0), b.Pages(5), 10)
             .Op6(kOpMadvise, b.Page(10), b.Pages(2), 3);
@@ -268,7 +296,8 @@ std::vector<Case> MakeCases() {
       "advice that changes vm_flags (DONTFORK, DONTDUMP, HUGEPAGE...) splits "
       "and merges back",
       [](B& b) {
-        b.Anon(0, 6, kRW).Op6(kOpMadvise, b.Page(2), b.Pages(2), 10)
+        b.Anon(0, 6, kRW)
+            .Op6(kOpMadvise, b.Page(2), b.Pages(2), 10)
             .Op6(kOpMadvise, b.Page(2), b.Pages(2), 11)
             .Op6(kOpMadvise, b.Page(1), b.Pages(1), 16)
             .Op6(kOpMadvise, b.Page(0), b.Pages(6), 14)
@@ -277,7 +306,8 @@ std::vector<Case> MakeCases() {
       });
   add("MadviseDontneedLocked", "MADV_DONTNEED on a locked region is EINVAL",
       [](B& b) {
-        b.Memlock(1 << 20).Anon(0, 2, kRW, kLocked)
+        b.Memlock(1 << 20)
+            .Anon(0, 2, kRW, kLocked)
             .Op6(kOpMadvise, b.Page(0), b.Pages(2), 4);
       });
 
@@ -297,7 +327,8 @@ std::vector<Case> MakeCases() {
         b.Op6(kOpMmap, 0, kPage, kR, kPrivate, FdSel(0, 2), 0);
         b.Anon(0, 2, kR).Op6(kOpMmap, b.Page(1), b.Pages(2), kR,
                              kPrivate | kAnon | kNoreplace, kFdNone, 0);
-        b.Op6(kOpMmap, 0x1000, kPage, kR, kPrivate | kAnon | kFixed, kFdNone, 0);
+        b.Op6(kOpMmap, 0x1000, kPage, kR, kPrivate | kAnon | kFixed, kFdNone,
+              0);
         b.Op6(kOpMmap, 0, kPage, kR, kShared, FdSel(0, 0), uint64_t{1} << 63);
         b.Op6(kOpMmap, 0, kPage, kR, 0x03 | kAnon | 0x400, kFdNone, 0);
       });
@@ -307,8 +338,10 @@ std::vector<Case> MakeCases() {
       [](B& b) {
         b.Op6(kOpMmap, 0, b.Pages(3), kR, kPrivate | kAnon, kFdNone, 0);
         b.Op6(kOpMmap, 0, b.Pages(1), kRW, kPrivate | kAnon, kFdNone, 0);
-        b.Op6(kOpMmap, b.Page(40), b.Pages(2), kR, kPrivate | kAnon, kFdNone, 0);
-        b.Op6(kOpMmap, b.Page(40), b.Pages(2), kR, kPrivate | kAnon, kFdNone, 0);
+        b.Op6(kOpMmap, b.Page(40), b.Pages(2), kR, kPrivate | kAnon, kFdNone,
+              0);
+        b.Op6(kOpMmap, b.Page(40), b.Pages(2), kR, kPrivate | kAnon, kFdNone,
+              0);
       });
   add("MmapThpAlignment",
       "anonymous private mappings whose length is a multiple of 2 MiB are "
@@ -316,7 +349,8 @@ std::vector<Case> MakeCases() {
       [](B& b) {
         b.Op6(kOpMmap, 0, b.Pages(1), kRW, kPrivate | kAnon, kFdNone, 0);
         b.Op6(kOpMmap, 0, 2u << 20, kRW, kPrivate | kAnon, kFdNone, 0);
-        b.Op6(kOpMmap, 0, (2u << 20) + kPage, kRW, kPrivate | kAnon, kFdNone, 0);
+        b.Op6(kOpMmap, 0, (2u << 20) + kPage, kRW, kPrivate | kAnon, kFdNone,
+              0);
         b.Op6(kOpMmap, 0, 4u << 20, kR, kPrivate | kAnon, kFdNone, 0);
         b.Op6(kOpMmap, 0, 2u << 20, kRW, kShared | kAnon, kFdNone, 0);
         b.Op6(kOpMmap, 0, 2u << 20, kRW, kPrivate | kAnon | kStack, kFdNone, 0);
@@ -331,9 +365,10 @@ std::vector<Case> MakeCases() {
         b.Op6(kOpMmap, 0, b.Pages(4), kRW, kPrivate | kAnon, kFdNone, 0);
       });
   add("MmapFixedReplaces",
-      "MAP_FIXED over existing regions unmaps what it covers",
-      [](B& b) {
-        b.Anon(0, 3, kR).Anon(3, 3, kRW).Anon(2, 2, kR | kX)
+      "MAP_FIXED over existing regions unmaps what it covers", [](B& b) {
+        b.Anon(0, 3, kR)
+            .Anon(3, 3, kRW)
+            .Anon(2, 2, kR | kX)
             .File(0, 6, kR, kPrivate, 0, 0, 0);
       });
   add("MmapDroppable",
@@ -350,7 +385,8 @@ std::vector<Case> MakeCases() {
       "there is checked against the sysctl only",
       [](B& b) {
         b.Op6(kOpMmap, 0x1000, kPage, kR, kPrivate | kAnon, kFdNone, 0);
-        b.Op6(kOpMmap, 0x2000, kPage, kR, kPrivate | kAnon | kFixed, kFdNone, 0);
+        b.Op6(kOpMmap, 0x2000, kPage, kR, kPrivate | kAnon | kFixed, kFdNone,
+              0);
       });
   add("Map32Bit",
       "MAP_32BIT without a hint places the mapping in [1 GiB, 2 GiB) "
@@ -370,18 +406,21 @@ std::vector<Case> MakeCases() {
       "Linux >= 6.17 moves a range spanning several VMAs with "
       "MREMAP_MAYMOVE|MREMAP_FIXED when the length does not change",
       [](B& b) {
-        b.Anon(0, 5, kW).Mprotect(1, 3, 0)
-            .Op6(kOpMremap, b.Page(0), b.Pages(2), b.Pages(2),
-                 kMaymove | kMremapFixed, b.Page(40));
+        b.Anon(0, 5, kW).Mprotect(1, 3, 0).Op6(
+            kOpMremap, b.Page(0), b.Pages(2), b.Pages(2),
+            kMaymove | kMremapFixed, b.Page(40));
       });
   add("MremapFixedSourceCheckedFirst",
       "when the source range is not one mapping, mremap fails (EFAULT) "
       "before it unmaps anything at the destination or the source's tail",
       [](B& b) {
-        b.Anon(0, 5, kRW, 0, kShared).Munmap(1, 1).Anon(20, 8, kW)
+        b.Anon(0, 5, kRW, 0, kShared)
+            .Munmap(1, 1)
+            .Anon(20, 8, kW)
             .Op6(kOpMremap, b.Page(0), b.Pages(5), b.Pages(7),
                  kMaymove | kMremapFixed, b.Page(22));
-        b.Anon(40, 1, kR).Anon(50, 1, kRW, 0, kShared)
+        b.Anon(40, 1, kR)
+            .Anon(50, 1, kRW, 0, kShared)
             .Op6(kOpMremap, b.Page(40), b.Pages(11), b.Pages(8),
                  kMaymove | kMremapFixed, b.Page(60));
       });
@@ -402,9 +441,12 @@ std::vector<Case> MakeCases() {
       "after mlockall(MCL_FUTURE), brk growth is locked: refused past "
       "RLIMIT_MEMLOCK, merged with a locked heap otherwise",
       [](B& b) {
-        b.Memlock(64 << 10).Op6(kOpMlockall, 2 | 4)
-            .Op6(kOpBrk, b.w_.brk_lo + b.Pages(64)).Op6(kOpMunlockall)
-            .Memlock(8 << 20).Op6(kOpMlockall, 1 | 2 | 4)
+        b.Memlock(64 << 10)
+            .Op6(kOpMlockall, 2 | 4)
+            .Op6(kOpBrk, b.w_.brk_lo + b.Pages(64))
+            .Op6(kOpMunlockall)
+            .Memlock(8 << 20)
+            .Op6(kOpMlockall, 1 | 2 | 4)
             .Op6(kOpBrk, b.w_.brk_lo + b.Pages(2));
       });
   add("ShmemFileNoThpAlignment",
@@ -419,8 +461,10 @@ std::vector<Case> MakeCases() {
       "anon_vma, which changes later merges); they fail on PROT_NONE, "
       "beyond EOF and on holes",
       [](B& b) {
-        b.Anon(0, 4, kRW).Op6(kOpMadvise, b.Page(0), b.Pages(4), 23)
-            .Anon(4, 4, kRW).Anon(10, 2, 0)
+        b.Anon(0, 4, kRW)
+            .Op6(kOpMadvise, b.Page(0), b.Pages(4), 23)
+            .Anon(4, 4, kRW)
+            .Anon(10, 2, 0)
             .Op6(kOpMadvise, b.Page(10), b.Pages(2), 23)
             .Op6(kOpMadvise, b.Page(10), b.Pages(2), 22)
             .File(20, 4, kR, kShared, 2, 0, 0)
@@ -430,8 +474,10 @@ std::vector<Case> MakeCases() {
   add("MadviseGuardInstall",
       "MADV_GUARD_INSTALL/REMOVE (Linux >= 6.13) on anonymous memory",
       [](B& b) {
-        b.Anon(0, 4, kRW).Op6(kOpMadvise, b.Page(1), b.Pages(1), 102)
-            .Anon(4, 2, kRW).Mprotect(0, 6, kR)
+        b.Anon(0, 4, kRW)
+            .Op6(kOpMadvise, b.Page(1), b.Pages(1), 102)
+            .Anon(4, 2, kRW)
+            .Mprotect(0, 6, kR)
             .Op6(kOpMadvise, b.Page(1), b.Pages(1), 103);
       });
 
@@ -447,7 +493,8 @@ std::vector<Case> MakeCases() {
       "MAP_DROPPABLE mappings are not locked by mlockall(MCL_FUTURE) and do "
       "not count in locked_vm",
       [](B& b) {
-        b.Memlock(1 << 20).Op6(kOpMlockall, 2)
+        b.Memlock(1 << 20)
+            .Op6(kOpMlockall, 2)
             .Op6(kOpMmap, 0, b.Pages(2), kRW, 0x08 | kAnon, kFdNone, 0)
             .Op6(kOpMunlockall);
       });
@@ -456,13 +503,18 @@ std::vector<Case> MakeCases() {
       "it (write faults give it an anon_vma), so a later mprotect back does "
       "not merge it with unfaulted neighbours",
       [](B& b) {
-        b.Memlock(1 << 20).Anon(0, 3, kR).Op6(kOpMlock, b.Page(0), b.Pages(3))
-            .Mprotect(1, 1, kW).Mprotect(1, 1, kR);
+        b.Memlock(1 << 20)
+            .Anon(0, 3, kR)
+            .Op6(kOpMlock, b.Page(0), b.Pages(3))
+            .Mprotect(1, 1, kW)
+            .Mprotect(1, 1, kR);
       });
   add("GuardInstallRejectsLockedAndShared",
-      "MADV_GUARD_INSTALL is EINVAL on VM_LOCKED or shared mappings",
+      "MADV_GUARD_INSTALL is EINVAL on VM_LOCKED mappings and allowed on "
+      "shared ones",
       [](B& b) {
-        b.Memlock(1 << 20).Anon(0, 2, kRW, kLocked)
+        b.Memlock(1 << 20)
+            .Anon(0, 2, kRW, kLocked)
             .Op6(kOpMadvise, b.Page(0), b.Pages(2), 102)
             .Anon(4, 2, kRW, 0, kShared)
             .Op6(kOpMadvise, b.Page(4), b.Pages(2), 102);
@@ -473,8 +525,11 @@ std::vector<Case> MakeCases() {
       "fails (no FOLL_FORCE without access), so mlock returns ENOMEM; "
       "mlock2(MLOCK_ONFAULT) does not populate and succeeds",
       [](B& b) {
-        b.Memlock(1 << 20).Anon(0, 2, 0).Op6(kOpMlock, b.Page(0), b.Pages(2))
-            .Anon(4, 2, kR).Anon(6, 2, 0)
+        b.Memlock(1 << 20)
+            .Anon(0, 2, 0)
+            .Op6(kOpMlock, b.Page(0), b.Pages(2))
+            .Anon(4, 2, kR)
+            .Anon(6, 2, 0)
             .Op6(kOpMlock2, b.Page(4), b.Pages(4), 1);
       });
 
@@ -489,14 +544,18 @@ std::vector<Case> MakeCases() {
       "growing a VM_LOCKED mapping with mremap past RLIMIT_MEMLOCK is "
       "EAGAIN, with or without MREMAP_FIXED",
       [](B& b) {
-        b.Memlock(64 << 10).Op6(kOpMlockall, 2).Anon(0, 6, kRW)
+        b.Memlock(64 << 10)
+            .Op6(kOpMlockall, 2)
+            .Anon(0, 6, kRW)
             .Op6(kOpMremap, b.Page(0), b.Pages(6), b.Pages(20), kMaymove)
             .Op6(kOpMremap, b.Page(0), b.Pages(6), b.Pages(20),
                  kMaymove | kMremapFixed, b.Page(100))
             .Op6(kOpMremap, b.Page(0), b.Pages(6), b.Pages(8), kMaymove)
             // The limit is checked before the destination (itself locked)
             // is unmapped.
-            .Memlock(128 << 10).Anon(200, 6, kRW).Anon(300, 8, kRW)
+            .Memlock(128 << 10)
+            .Anon(200, 6, kRW)
+            .Anon(300, 8, kRW)
             .Op6(kOpMremap, b.Page(200), b.Pages(6), b.Pages(18),
                  kMaymove | kMremapFixed, b.Page(300));
       });
@@ -504,7 +563,8 @@ std::vector<Case> MakeCases() {
       "mremap can grow a shared anonymous mapping past its shmem object's "
       "size; populating those pages fails, so mlock returns ENOMEM",
       [](B& b) {
-        b.Memlock(1 << 20).Anon(0, 1, kR, 0, kShared)
+        b.Memlock(1 << 20)
+            .Anon(0, 1, kR, 0, kShared)
             .Op6(kOpMremap, b.Page(0), b.Pages(1), b.Pages(8), 0)
             .Op6(kOpMlock, b.Page(0), b.Pages(8))
             .Op6(kOpMlock2, b.Page(0), b.Pages(8), 1);
@@ -514,7 +574,9 @@ std::vector<Case> MakeCases() {
       "MREMAP_DONTUNMAP of a VM_LOCKED mapping: the new mapping is locked "
       "and counted in locked_vm, the old one keeps its pages counted too",
       [](B& b) {
-        b.Memlock(1 << 20).Op6(kOpMlockall, 2).Anon(0, 4, kR, 0, kShared)
+        b.Memlock(1 << 20)
+            .Op6(kOpMlockall, 2)
+            .Anon(0, 4, kR, 0, kShared)
             .Op6(kOpMremap, b.Page(3), b.Pages(1), b.Pages(1),
                  kMaymove | kDontunmap)
             .Anon(10, 4, kRW)
@@ -530,7 +592,10 @@ std::vector<Case> MakeCases() {
         b.Anon(0, 3, kRW);
         b.Op6(kOpFillMapCount, b.Page(0) - (8u << 20), kR, kRW);
         b.Op6(kOpMmap, 0, kPage, kR, kPrivate | kAnon, kFdNone, 0);
-        b.Munmap(1, 1).Mprotect(1, 1, kR).Mprotect(0, 1, kR).Munmap(0, 1)
+        b.Munmap(1, 1)
+            .Mprotect(1, 1, kR)
+            .Mprotect(0, 1, kR)
+            .Munmap(0, 1)
             .Munmap(1, 1);
       });
   (void)kInf;

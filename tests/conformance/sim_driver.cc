@@ -70,6 +70,7 @@ SimDriver::SimDriver(const SeqConfig& cfg, uint64_t scaled_max_map_count)
     f->mode = 0777;
     f->dev_major = static_cast<uint32_t>(cfg.files[i].dev_major);
     f->dev_minor = static_cast<uint32_t>(cfg.files[i].dev_minor);
+    f->shmem = true;  // memfds are shmem files (no THP alignment)
     files_[i] = f;
   }
   const RawRegion* prev_anon = nullptr;
@@ -211,6 +212,7 @@ State SimDriver::Apply(const Op& op) {
         static const int kModes[3] = {kFmodeRead, kFmodeRead | kFmodeWrite,
                                       kFmodeWrite};
         args.file_mode = kModes[a[4] % 3];
+        args.file_open_id = a[4] + 1;  // each descriptor is its own open file
       }
       SetResult(mm.DoMmap(args), &ret, &err);
       break;
