@@ -204,6 +204,13 @@ absl::StatusOr<uint64_t> MmStruct::MmapRegionLocked(
       replaced_pages += (hi - lo) >> kPageShift;
     }
   }
+  if (replaced_pages != 0) {
+    // Linux gathers the regions it replaces first, splitting at both ends;
+    // a failure below leaves those splits in place.
+    absl::Status split = SplitVmaLocked(addr, /*check_count=*/false);
+    if (split.ok()) split = SplitVmaLocked(end, /*check_count=*/false);
+    if (!split.ok()) return split;
+  }
   if (!MayExpandVmLocked(vm_flags, (len >> kPageShift) - replaced_pages)) {
     return LinuxError(ENOMEM, "address space limit (RLIMIT_AS/RLIMIT_DATA)");
   }
