@@ -84,6 +84,7 @@ absl::Status MmStruct::DoBrkFlagsLocked(uint64_t addr, uint64_t len) {
     vma.vm_pgoff = addr >> kPageShift;
     InsertLocked(vma);
   }
+  RefreshHolesLocked(addr, addr + len);
   VmStatAccountLocked(flags, len >> kPageShift);
   if (flags & kVmLocked) locked_vm_ += len >> kPageShift;
   return absl::OkStatus();

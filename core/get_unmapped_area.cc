@@ -134,31 +134,31 @@ std::optional<uint64_t> MmStruct::UnmappedAreaTopdown(uint64_t len,
   // Linux: mm/vma.c unmapped_area_topdown(). Finds the highest hole in
   // [low, high) of at least len bytes; if the region above it grows down
   // and its guard gap reaches into the hole, lowers high and retries.
+  // Walks the index of non-empty holes, so packed regions cost nothing.
   if (low < HintMinAddrLocked()) low = HintMinAddrLocked();
   while (high > low && high - low >= len) {
-    // Walk holes from the top: start at the first region ending above
-    // high - 1, i.e. the region containing or following high - 1.
-    auto it = vmas_.upper_bound(high - 1);
+    auto it = holes_.lower_bound(high);  // the hole holding high - 1, or above
+    if (it == holes_.end()) {
+      if (holes_.empty()) return std::nullopt;
+      --it;
+    }
     bool retried = false;
     while (true) {
-      const Vma* next = (it == vmas_.end()) ? nullptr : &it->second;
-      const Vma* prev =
-          (it == vmas_.begin()) ? nullptr : &std::prev(it)->second;
-      uint64_t hole_lo = prev ? prev->vm_end : 0;
-      uint64_t hole_hi = next ? next->vm_start : kTaskSize;
-      if (hole_lo < low) hole_lo = low;
-      if (hole_hi > high) hole_hi = high;
-      if (hole_hi > hole_lo && hole_hi - hole_lo >= len) {
-        uint64_t gap = hole_hi - len;
+      const uint64_t hole_end = it->first;
+      uint64_t lo = std::max(it->second, low);
+      uint64_t hi = std::min(hole_end, high);
+      if (hi > lo && hi - lo >= len) {
+        const Vma* next =
+            hole_end < kTaskSize ? FindVmaLocked(hole_end) : nullptr;
         if (next != nullptr && (next->vm_flags & kVmGrowsdown) &&
-            next->StartGap() < hole_hi) {
+            next->StartGap() < hi) {
           high = next->StartGap();
           retried = true;
           break;
         }
-        return gap;
+        return hi - len;
       }
-      if (prev == nullptr || prev->vm_end <= low) return std::nullopt;
+      if (it->second <= low || it == holes_.begin()) return std::nullopt;
       --it;
     }
     if (!retried) return std::nullopt;
@@ -172,32 +172,47 @@ std::optional<uint64_t> MmStruct::UnmappedAreaBottomup(uint64_t len,
   // Linux: mm/vma.c unmapped_area().
   if (low < HintMinAddrLocked()) low = HintMinAddrLocked();
   while (high > low && high - low >= len) {
-    auto it = vmas_.upper_bound(low);
     bool retried = false;
-    while (true) {
-      const Vma* next = (it == vmas_.end()) ? nullptr : &it->second;
-      const Vma* prev =
-          (it == vmas_.begin()) ? nullptr : &std::prev(it)->second;
-      uint64_t hole_lo = prev ? prev->vm_end : 0;
-      uint64_t hole_hi = next ? next->vm_start : kTaskSize;
-      if (hole_lo < low) hole_lo = low;
-      if (hole_hi > high) hole_hi = high;
-      if (hole_hi > hole_lo && hole_hi - hole_lo >= len) {
-        uint64_t gap = hole_lo;
+    for (auto it = holes_.upper_bound(low); it != holes_.end(); ++it) {
+      const uint64_t hole_end = it->first;
+      if (it->second >= high) break;
+      uint64_t lo = std::max(it->second, low);
+      uint64_t hi = std::min(hole_end, high);
+      if (hi > lo && hi - lo >= len) {
+        const Vma* next =
+            hole_end < kTaskSize ? FindVmaLocked(hole_end) : nullptr;
         if (next != nullptr && (next->vm_flags & kVmGrowsdown) &&
-            next->StartGap() < gap + len - 1) {
+            next->StartGap() < lo + len - 1) {
           low = next->vm_end;
           retried = true;
           break;
         }
-        return gap;
+        return lo;
       }
-      if (next == nullptr || next->vm_start >= high) return std::nullopt;
-      ++it;
     }
     if (!retried) return std::nullopt;
   }
   return std::nullopt;
+}
+
+void MmStruct::RefreshHolesLocked(uint64_t lo, uint64_t hi) {
+  mmap_sem_.AssertHeld();
+  // Holes depend only on the mapped set. Recompute those between the last
+  // region ending at or before lo and the first starting at or after hi.
+  const Vma* before = PrevVmaLocked(lo);
+  const uint64_t left = before != nullptr ? before->vm_end : 0;
+  auto after = vmas_.upper_bound(hi);
+  if (after != vmas_.end() && after->second.vm_start < hi) ++after;
+  const uint64_t right =
+      after == vmas_.end() ? kTaskSize : after->second.vm_start;
+  holes_.erase(holes_.upper_bound(left), holes_.upper_bound(right));
+  uint64_t cursor = left;
+  for (auto it = vmas_.upper_bound(left);
+       it != vmas_.end() && it->second.vm_start <= right; ++it) {
+    if (it->second.vm_start > cursor) holes_[it->second.vm_start] = cursor;
+    cursor = it->second.vm_end;
+  }
+  if (cursor < right) holes_[right] = cursor;
 }
 
 }  // namespace mmsim

@@ -199,6 +199,7 @@ absl::Status MmStruct::InsertVma(const Vma& vma) {
                                               vma.vm_start, vma.vm_end));
   }
   InsertLocked(vma);
+  RefreshHolesLocked(vma.vm_start, vma.vm_end);
   VmStatAccountLocked(vma.vm_flags, vma.pages());
   if (vma.vm_flags & kVmLocked) locked_vm_ += vma.pages();
   ValidateIfDebugLocked();
@@ -290,6 +291,17 @@ void MmStruct::ValidateMmLocked() const {
   if (locked > locked_vm_) {
     ValidateFail(absl::StrFormat("locked_vm %d but VM_LOCKED regions sum to %d",
                                  locked_vm_, locked));
+  }
+  // Invariant 7: holes_ equals the gaps recomputed from scratch.
+  {
+    absl::btree_map<uint64_t, uint64_t> gaps;
+    uint64_t cursor = 0;
+    for (const auto& [key, vma] : vmas_) {
+      if (vma.vm_start > cursor) gaps[vma.vm_start] = cursor;
+      cursor = vma.vm_end;
+    }
+    if (cursor < kTaskSize) gaps[kTaskSize] = cursor;
+    if (gaps != holes_) ValidateFail("hole index out of date");
   }
   const Vma* cached = mmap_cache_.load(std::memory_order_relaxed);
   if (cached != nullptr) {

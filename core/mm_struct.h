@@ -21,6 +21,7 @@
 //      least the pages of VM_LOCKED regions (mremap DONTUNMAP leaves more).
 //   5. mmap_cache_, when set, points at a region of vmas_.
 //   6. Every region lies in [0, kTaskSize).
+//   7. holes_ lists exactly the non-empty gaps between regions.
 #ifndef MMSIM_CORE_MM_STRUCT_H_
 #define MMSIM_CORE_MM_STRUCT_H_
 
@@ -256,6 +257,9 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
                                                uint64_t high) const
       ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_);
 
+  // Recomputes holes_ around [lo, hi) after the mapped set changed there.
+  void RefreshHolesLocked(uint64_t lo, uint64_t hi)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   absl::StatusOr<uint64_t> DoMmapLocked(const MmapArgs& args,
                                         uint64_t extra_vm_flags)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
@@ -346,6 +350,11 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
   // under mmap_sem_ held shared; every change of vmas_ clears it under
   // mmap_sem_ held exclusive, so a cached pointer is never stale.
   mutable std::atomic<const Vma*> mmap_cache_{nullptr};
+  // The unmapped holes of [0, kTaskSize), keyed by end, value start; only
+  // non-empty ones, so placement skips packed regions (Linux keeps the
+  // largest gap per maple tree node for the same purpose).
+  absl::btree_map<uint64_t, uint64_t> holes_ ABSL_GUARDED_BY(mmap_sem_) = {
+      {kTaskSize, 0}};
   int map_count_ ABSL_GUARDED_BY(mmap_sem_) = 0;
   uint64_t total_vm_ ABSL_GUARDED_BY(mmap_sem_) = 0;
   uint64_t locked_vm_ ABSL_GUARDED_BY(mmap_sem_) = 0;

@@ -243,6 +243,7 @@ absl::StatusOr<uint64_t> MmStruct::MmapRegionLocked(
     vma.vm_flags = vm_flags;
   }
   InsertMergeNewLocked(vma);
+  RefreshHolesLocked(addr, end);
   VmStatAccountLocked(vm_flags, len >> kPageShift);
   if (vm_flags & kVmLocked) locked_vm_ += len >> kPageShift;
   return addr;

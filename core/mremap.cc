@@ -194,6 +194,7 @@ absl::StatusOr<uint64_t> MmStruct::MremapAtLocked(uint64_t addr,
       extension.vm_end = new_end;
       extension.vm_pgoff = target.vm_pgoff + target.pages();
       InsertMergeNewLocked(extension);
+      RefreshHolesLocked(target.vm_end, new_end);
       VmStatAccountLocked(target.vm_flags, delta >> kPageShift);
       if (target.vm_flags & kVmLocked) locked_vm_ += delta >> kPageShift;
       return addr;
@@ -262,6 +263,7 @@ absl::StatusOr<uint64_t> MmStruct::MoveVmaLocked(uint64_t old_addr,
     moved.vm_pgoff = new_addr >> kPageShift;
   }
   InsertMergeNewLocked(moved);
+  RefreshHolesLocked(moved.vm_start, moved.vm_end);
   // Linux: vrm_stat_account().
   VmStatAccountLocked(old.vm_flags, new_len >> kPageShift);
   if (old.vm_flags & kVmLocked) locked_vm_ += new_len >> kPageShift;

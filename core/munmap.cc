@@ -55,6 +55,7 @@ absl::Status MmStruct::AlignMunmapLocked(uint64_t start, uint64_t end) {
     if (vma.vm_ops->close != nullptr) vma.vm_ops->close(vma);
     EraseLocked(vma.vm_end);
   }
+  RefreshHolesLocked(start, end);
   return absl::OkStatus();
 }
 
