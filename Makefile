@@ -5,7 +5,7 @@ RELEASE_DIR := build/release
 TEST_DIR := build/asan
 TSA_DIR := build/clang-tsa
 
-.PHONY: all deps release run test thread-safety bench format clean
+.PHONY: all deps release run test format-check thread-safety bench format clean
 
 all: release
 
@@ -36,8 +36,12 @@ $(TSA_DIR)/CMakeCache.txt: | deps
 thread-safety: deps $(TSA_DIR)/CMakeCache.txt
 	$(CMAKE) --build $(TSA_DIR) -j $(JOBS) --target mmsim_core
 
+# The C++ sources follow .clang-format (Google style).
+format-check: deps
+	clang-format --dry-run -Werror $$(git ls-files '*.cc' '*.h')
+
 # Builds everything with ASan+UBSan and runs every test.
-test: deps $(TEST_DIR)/CMakeCache.txt thread-safety
+test: deps $(TEST_DIR)/CMakeCache.txt format-check thread-safety
 	$(CMAKE) --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 

@@ -149,13 +149,14 @@ std::string CheckGoldenFresh(const Sequence& live, bool complete) {
     bool same_op = a.kind == b.kind;
     for (int k = 0; k < 6; ++k) same_op = same_op && a.a[k] == b.a[k];
     std::string d = same_op ? DiffStates(g.steps[i].state, live.steps[i].state)
-                            : "op differs: golden " + FormatOp(a) +
-                                  ", live " + FormatOp(b) + "\n";
+                            : "op differs: golden " + FormatOp(a) + ", live " +
+                                  FormatOp(b) + "\n";
     if (!d.empty()) {
       return "golden traces are stale at step " + std::to_string(i + 1) +
              " of " + live.name + " (regenerate: " + h.regenerate +
              ")\nbelow, \"kernel\" is the recorded answer and \"simulator\" "
-             "is this kernel's live answer:\n" + d;
+             "is this kernel's live answer:\n" +
+             d;
     }
   }
   if (complete && g.steps.size() != live.steps.size()) {
@@ -173,12 +174,15 @@ class LiveRandom : public testing::TestWithParam<int> {};
 TEST_P(LiveRandom, MatchesKernel) {
   uint64_t seed = static_cast<uint64_t>(GetParam());
   SimDriverHook sim;
-  LiveResult r = RunLive(RandomName(seed), "random seed " + std::to_string(seed),
-                         RandomSource(seed, OpsPerSeq()), &sim);
+  LiveResult r =
+      RunLive(RandomName(seed), "random seed " + std::to_string(seed),
+              RandomSource(seed, OpsPerSeq()), &sim);
   if (r.diverged_step >= 0) {
-    r.report = "seed " + std::to_string(seed) + " (rerun: MMSIM_CONFORMANCE_SEED=" +
-               std::to_string(seed) + " conformance_test --gtest_filter="
-               "LiveExtra.OneSeed)\n" + r.report;
+    r.report = "seed " + std::to_string(seed) +
+               " (rerun: MMSIM_CONFORMANCE_SEED=" + std::to_string(seed) +
+               " conformance_test --gtest_filter="
+               "LiveExtra.OneSeed)\n" +
+               r.report;
   }
   Judge(r);
   if (r.harness_error.empty()) {
@@ -244,16 +248,17 @@ TEST_P(GoldenReplay, SimulatorMatchesRecordedKernel) {
   std::string err;
   ASSERT_TRUE(ReadGolden(GoldenPath(), &h, &seqs, &err, false, GetParam()))
       << err << "\nregenerate with: " << h.regenerate;
-  ASSERT_EQ(seqs.size(), 1u) << "no sequence " << GetParam() << " in "
-                             << GoldenPath();
+  ASSERT_EQ(seqs.size(), 1u)
+      << "no sequence " << GetParam() << " in " << GoldenPath();
   std::vector<Op> ops;
   for (const Step& st : seqs[0].steps) ops.push_back(st.op);
   SimDriverHook sim(HasFill(ops));
   std::string report;
   int step = Replay(seqs[0], &sim, &report);
-  EXPECT_EQ(step, -1) << "simulator differs from the kernel answers recorded on "
-                      << h.kernel << " (" << GoldenPath() << ")\n"
-                      << report;
+  EXPECT_EQ(step, -1)
+      << "simulator differs from the kernel answers recorded on " << h.kernel
+      << " (" << GoldenPath() << ")\n"
+      << report;
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, GoldenReplay, testing::ValuesIn(GoldenNames()),
@@ -265,7 +270,8 @@ TEST(GoldenTraces, CoverTheCiSeedsAndEveryCase) {
   std::vector<std::string> names = GoldenNames();
   std::set<std::string> have(names.begin(), names.end());
   for (const Case& c : AllCases()) {
-    EXPECT_TRUE(have.count(c.name)) << c.name << " missing from " << GoldenPath();
+    EXPECT_TRUE(have.count(c.name))
+        << c.name << " missing from " << GoldenPath();
   }
   int random = 0;
   for (const std::string& n : names) random += n.rfind("random_", 0) == 0;
@@ -283,23 +289,26 @@ TEST(LiveExtra, ManySeeds) {
   std::string first_report;
   for (int seed = first; seed < first + n; ++seed) {
     SimDriverHook sim;
-    LiveResult r = RunLive(RandomName(static_cast<uint64_t>(seed)), "",
-                           RandomSource(static_cast<uint64_t>(seed), OpsPerSeq()),
-                           &sim);
+    LiveResult r =
+        RunLive(RandomName(static_cast<uint64_t>(seed)), "",
+                RandomSource(static_cast<uint64_t>(seed), OpsPerSeq()), &sim);
     if (!r.harness_error.empty()) {
       ++errors;
       if (first_report.empty()) first_report = r.harness_error;
     } else if (r.diverged_step >= 0) {
       ++failed;
-      std::cout << "seed " << seed << " diverges at step " << r.diverged_step
-                << ": "
-                << FormatOp(r.seq.steps.empty() || r.diverged_step == 0
-                                ? Op()
-                                : r.seq.steps[static_cast<size_t>(
-                                      r.diverged_step - 1)].op);
+      std::cout
+          << "seed " << seed << " diverges at step " << r.diverged_step << ": "
+          << FormatOp(
+                 r.seq.steps.empty() || r.diverged_step == 0
+                     ? Op()
+                     : r.seq.steps[static_cast<size_t>(r.diverged_step - 1)]
+                           .op);
       size_t nl = r.report.find('\n');
       if (nl != std::string::npos) {
-        std::cout << " | " << r.report.substr(nl + 1, r.report.find('\n', nl + 1) - nl - 1);
+        std::cout << " | "
+                  << r.report.substr(nl + 1,
+                                     r.report.find('\n', nl + 1) - nl - 1);
       }
       std::cout << "\n";
       if (first_report.empty()) first_report = r.report;
@@ -320,9 +329,9 @@ TEST(LiveExtra, OneSeed) {
   int seed = EnvInt("MMSIM_CONFORMANCE_SEED", -1);
   if (seed < 0) GTEST_SKIP() << "set MMSIM_CONFORMANCE_SEED=S";
   SimDriverHook sim;
-  LiveResult r = RunLive(RandomName(static_cast<uint64_t>(seed)), "",
-                         RandomSource(static_cast<uint64_t>(seed), OpsPerSeq()),
-                         &sim);
+  LiveResult r =
+      RunLive(RandomName(static_cast<uint64_t>(seed)), "",
+              RandomSource(static_cast<uint64_t>(seed), OpsPerSeq()), &sim);
   for (size_t i = 0; i < r.seq.steps.size(); ++i) {
     const Step& st = r.seq.steps[i];
     std::cout << i + 1 << ": " << FormatOp(st.op) << " -> "
@@ -339,11 +348,12 @@ TEST(LiveExtra, Minimize) {
   int seed = EnvInt("MMSIM_CONFORMANCE_MINIMIZE", -1);
   if (seed < 0) GTEST_SKIP() << "set MMSIM_CONFORMANCE_MINIMIZE=S";
   SimDriverHook sim;
-  LiveResult r = RunLive(RandomName(static_cast<uint64_t>(seed)), "",
-                         RandomSource(static_cast<uint64_t>(seed), OpsPerSeq()),
-                         &sim);
+  LiveResult r =
+      RunLive(RandomName(static_cast<uint64_t>(seed)), "",
+              RandomSource(static_cast<uint64_t>(seed), OpsPerSeq()), &sim);
   ASSERT_TRUE(r.harness_error.empty()) << r.harness_error;
-  if (r.diverged_step < 0) GTEST_SKIP() << "seed " << seed << " does not diverge";
+  if (r.diverged_step < 0)
+    GTEST_SKIP() << "seed " << seed << " does not diverge";
   std::vector<Op> ops;
   for (const Step& st : r.seq.steps) ops.push_back(st.op);
   std::vector<Op> min = MinimizeDivergence(

@@ -76,14 +76,22 @@ uint64_t OpGenerator::SmallPages() {
 int OpGenerator::RandomProt() {
   uint64_t r = Below(100);
   int p;
-  if (r < 10) p = 0;
-  else if (r < 35) p = kR;
-  else if (r < 70) p = kR | kW;
-  else if (r < 80) p = kR | kX;
-  else if (r < 88) p = kR | kW | kX;
-  else if (r < 94) p = kW;
-  else if (r < 97) p = kX;
-  else p = kR | 0x8;  // PROT_SEM: accepted, ignored on x86
+  if (r < 10)
+    p = 0;
+  else if (r < 35)
+    p = kR;
+  else if (r < 70)
+    p = kR | kW;
+  else if (r < 80)
+    p = kR | kX;
+  else if (r < 88)
+    p = kR | kW | kX;
+  else if (r < 94)
+    p = kW;
+  else if (r < 97)
+    p = kX;
+  else
+    p = kR | 0x8;  // PROT_SEM: accepted, ignored on x86
   return p;
 }
 
@@ -127,13 +135,19 @@ uint64_t OpGenerator::InterestingAddr(const std::vector<Region>& rs) {
     const Region& g = rs[Below(rs.size())];
     uint64_t pages = (g.end - g.start) / kPage;
     switch (Below(6)) {
-      case 0: return g.start;
-      case 1: return g.end;
-      case 2: return g.start + kPage * Below(pages);
-      case 3: return g.end - kPage;
-      case 4: return g.start >= w_.lo + 4 * kPage ? g.start - kPage * (1 + Below(3))
-                                                  : g.start;
-      default: return g.end + kPage * Below(4);
+      case 0:
+        return g.start;
+      case 1:
+        return g.end;
+      case 2:
+        return g.start + kPage * Below(pages);
+      case 3:
+        return g.end - kPage;
+      case 4:
+        return g.start >= w_.lo + 4 * kPage ? g.start - kPage * (1 + Below(3))
+                                            : g.start;
+      default:
+        return g.end + kPage * Below(4);
     }
   }
   if (r < 85) {  // near the top, where top-down placement puts mappings
@@ -188,7 +202,8 @@ Op OpGenerator::MmapOp(const State& s, const std::vector<Region>& rs) {
     int prot = Chance(65) ? ProtOf(g.perms) : RandomProt();
     bool shared = g.perms[3] == 's';
     if (Chance(10)) shared = !shared;
-    int flags = (shared ? kShared : kPrivate) | kFixed | (Chance(50) ? 0 : extra);
+    int flags =
+        (shared ? kShared : kPrivate) | kFixed | (Chance(50) ? 0 : extra);
     if (IsFile(g) && Chance(80)) {
       int file = g.file[1] - '0';
       uint64_t off;
@@ -256,8 +271,9 @@ Op OpGenerator::MremapOp(const std::vector<Region>& rs) {
   uint64_t new_len;
   r = Below(100);
   if (r < 35) {
-    new_len = old_len > kPage ? old_len - kPage * (1 + Below(old_len / kPage - 1))
-                              : old_len;
+    new_len = old_len > kPage
+                  ? old_len - kPage * (1 + Below(old_len / kPage - 1))
+                  : old_len;
   } else if (r < 80) {
     new_len = old_len + SmallPages() * kPage;
   } else if (r < 92) {
@@ -303,12 +319,18 @@ Op OpGenerator::InvalidOp(const std::vector<Region>& rs) {
   uint64_t top = w_.hi - kPage * (1 + Below(64));
   int anon = kPrivate | kAnon;
   switch (Below(30)) {
-    case 0: return MakeOp(kOpMmap, 0, 0, kR, anon, kFdNone, 0);
-    case 1: return MakeOp(kOpMmap, 0, ~uint64_t{0} - 100, kR, anon, kFdNone, 0);
-    case 2: return MakeOp(kOpMmap, 0, kTaskSize + kPage, kR, anon, kFdNone, 0);
-    case 3: return MakeOp(kOpMmap, top + 100, kPage, kR, anon | kFixed, kFdNone, 0);
-    case 4: return MakeOp(kOpMmap, 0, kPage, kR, anon, kFdNone, 100);
-    case 5: return MakeOp(kOpMmap, 0, kPage, kR, kAnon, kFdNone, 0);  // no type
+    case 0:
+      return MakeOp(kOpMmap, 0, 0, kR, anon, kFdNone, 0);
+    case 1:
+      return MakeOp(kOpMmap, 0, ~uint64_t{0} - 100, kR, anon, kFdNone, 0);
+    case 2:
+      return MakeOp(kOpMmap, 0, kTaskSize + kPage, kR, anon, kFdNone, 0);
+    case 3:
+      return MakeOp(kOpMmap, top + 100, kPage, kR, anon | kFixed, kFdNone, 0);
+    case 4:
+      return MakeOp(kOpMmap, 0, kPage, kR, anon, kFdNone, 100);
+    case 5:
+      return MakeOp(kOpMmap, 0, kPage, kR, kAnon, kFdNone, 0);  // no type
     case 6: {
       static const int kTypes[] = {0x4, 0x8, 0xf, 0x7};
       return MakeOp(kOpMmap, 0, kPage, kR | kW, kTypes[Below(4)] | kAnon,
@@ -319,37 +341,57 @@ Op OpGenerator::InvalidOp(const std::vector<Region>& rs) {
       return MakeOp(kOpMmap, 0, kPage, kR, kSharedValidate | kAnon | extra,
                     kFdNone, 0);
     }
-    case 8: return MakeOp(kOpMmap, 0, kPage, kR, kShared | kSync | kAnon,
-                          kFdNone, 0);  // MAP_SYNC ignored without VALIDATE
+    case 8:
+      return MakeOp(kOpMmap, 0, kPage, kR, kShared | kSync | kAnon, kFdNone,
+                    0);  // MAP_SYNC ignored without VALIDATE
     case 9: {
       bool file = Chance(60);
       return MakeOp(kOpMmap, 0, kPage, kR, file ? kShared : (kShared | kAnon),
                     file ? FdSel(0, 0) : kFdNone, uint64_t{1} << 63);
     }
-    case 10: return MakeOp(kOpMmap, 0, kPage, kR, kPrivate, kFdNone, 0);
-    case 11: return MakeOp(kOpMmap, 0, kPage, kR, kPrivate, kFdBad,
-                           Chance(50) ? 0 : 100);
-    case 12: return MakeOp(kOpMmap, 0, kPage, kR | kW, kShared, FdSel(1, 0), 0);
-    case 13: return MakeOp(kOpMmap, 0, kPage, kR, kPrivate, FdSel(1, 2), 0);
-    case 14: return MakeOp(kOpMmap, 0x1000, kPage, kR, anon | kFixed, kFdNone,
-                           0);  // below vm.mmap_min_addr
-    case 15: return MakeOp(kOpMmap, 0x1000, kPage, kR, anon, kFdNone, 0);
-    case 16: return MakeOp(kOpMunmap, top + 100, kPage);
-    case 17: return MakeOp(kOpMunmap, top, 0);
-    case 18: return MakeOp(kOpMunmap, top, kTaskSize);
-    case 19: return MakeOp(kOpMprotect, top + 100, kPage, kR);
-    case 20: return MakeOp(kOpMprotect, top, ~uint64_t{0} - kPage, kR);
-    case 21: return MakeOp(kOpMprotect, top, kPage, Chance(50) ? 0x10 : 0x03000000);
-    case 22: return MakeOp(kOpMprotect, top, 0, kR);
-    case 23: return MakeOp(kOpMremap, top + 100, kPage, kPage, 0, 0);
-    case 24: return MakeOp(kOpMremap, rs.empty() ? top : rs[0].start, kPage,
-                           kPage, kMaymove | kMremapFixed,
-                           rs.empty() ? top : rs[0].start);
-    case 25: return MakeOp(kOpMadvise, top + 100, kPage, 4);
-    case 26: return MakeOp(kOpMadvise, top, kPage, Chance(50) ? 999 : 7);
-    case 27: return MakeOp(kOpMlock2, top, kPage, 2);
-    case 28: return MakeOp(kOpMlockall, Chance(50) ? 0 : 8);
-    default: return MakeOp(kOpMlock, top, ~uint64_t{0} - kPage);
+    case 10:
+      return MakeOp(kOpMmap, 0, kPage, kR, kPrivate, kFdNone, 0);
+    case 11:
+      return MakeOp(kOpMmap, 0, kPage, kR, kPrivate, kFdBad,
+                    Chance(50) ? 0 : 100);
+    case 12:
+      return MakeOp(kOpMmap, 0, kPage, kR | kW, kShared, FdSel(1, 0), 0);
+    case 13:
+      return MakeOp(kOpMmap, 0, kPage, kR, kPrivate, FdSel(1, 2), 0);
+    case 14:
+      return MakeOp(kOpMmap, 0x1000, kPage, kR, anon | kFixed, kFdNone,
+                    0);  // below vm.mmap_min_addr
+    case 15:
+      return MakeOp(kOpMmap, 0x1000, kPage, kR, anon, kFdNone, 0);
+    case 16:
+      return MakeOp(kOpMunmap, top + 100, kPage);
+    case 17:
+      return MakeOp(kOpMunmap, top, 0);
+    case 18:
+      return MakeOp(kOpMunmap, top, kTaskSize);
+    case 19:
+      return MakeOp(kOpMprotect, top + 100, kPage, kR);
+    case 20:
+      return MakeOp(kOpMprotect, top, ~uint64_t{0} - kPage, kR);
+    case 21:
+      return MakeOp(kOpMprotect, top, kPage, Chance(50) ? 0x10 : 0x03000000);
+    case 22:
+      return MakeOp(kOpMprotect, top, 0, kR);
+    case 23:
+      return MakeOp(kOpMremap, top + 100, kPage, kPage, 0, 0);
+    case 24:
+      return MakeOp(kOpMremap, rs.empty() ? top : rs[0].start, kPage, kPage,
+                    kMaymove | kMremapFixed, rs.empty() ? top : rs[0].start);
+    case 25:
+      return MakeOp(kOpMadvise, top + 100, kPage, 4);
+    case 26:
+      return MakeOp(kOpMadvise, top, kPage, Chance(50) ? 999 : 7);
+    case 27:
+      return MakeOp(kOpMlock2, top, kPage, 2);
+    case 28:
+      return MakeOp(kOpMlockall, Chance(50) ? 0 : 8);
+    default:
+      return MakeOp(kOpMlock, top, ~uint64_t{0} - kPage);
   }
 }
 
@@ -362,13 +404,15 @@ Op OpGenerator::Next(const State& s) {
   }
   if (step == 1) {  // RLIMIT_AS: room for 64 or 256 MiB more, or the hard one
     uint64_t base = static_cast<uint64_t>(initial_.total_vm) * kPage;
-    uint64_t cur = Chance(60) ? kInf : base + (Chance(50) ? 64u << 20 : 256u << 20);
+    uint64_t cur =
+        Chance(60) ? kInf : base + (Chance(50) ? 64u << 20 : 256u << 20);
     cur = std::min(cur, w_.rlim_max[kRlimAs]);
     return MakeOp(kOpSetrlimit, kRlimAs, cur, w_.rlim_max[kRlimAs]);
   }
   if (step == 2) {  // RLIMIT_DATA
     uint64_t base = static_cast<uint64_t>(initial_.data_vm) * kPage;
-    uint64_t cur = Chance(70) ? kInf : base + (Chance(50) ? 16u << 20 : 64u << 20);
+    uint64_t cur =
+        Chance(70) ? kInf : base + (Chance(50) ? 16u << 20 : 64u << 20);
     cur = std::min(cur, w_.rlim_max[kRlimData]);
     return MakeOp(kOpSetrlimit, kRlimData, cur, w_.rlim_max[kRlimData]);
   }
@@ -385,7 +429,10 @@ Op OpGenerator::Next(const State& s) {
       const Region& g = rs[Below(rs.size())];
       uint64_t pages = (g.end - g.start) / kPage;
       uint64_t a = Below(pages), b = a + 1 + Below(pages - a);
-      if (Chance(25)) { a = 0; b = pages; }
+      if (Chance(25)) {
+        a = 0;
+        b = pages;
+      }
       sp = {g.start + a * kPage, g.start + b * kPage};
     } else {
       sp = InterestingRange(rs);
@@ -398,12 +445,18 @@ Op OpGenerator::Next(const State& s) {
   if (r < 690) {
     uint64_t cur = s.brk, t;
     uint64_t q = Below(100);
-    if (q < 40) t = cur + SmallPages() * kPage;
-    else if (q < 70) t = cur > SmallPages() * kPage ? cur - SmallPages() * kPage : 0;
-    else if (q < 80) t = cur + 1 + Below(3 * kPage);
-    else if (q < 85) t = 0;
-    else if (q < 90) t = 0x1000;  // below the data segment: refused
-    else t = w_.brk_lo + kPage * Below(2048);
+    if (q < 40)
+      t = cur + SmallPages() * kPage;
+    else if (q < 70)
+      t = cur > SmallPages() * kPage ? cur - SmallPages() * kPage : 0;
+    else if (q < 80)
+      t = cur + 1 + Below(3 * kPage);
+    else if (q < 85)
+      t = 0;
+    else if (q < 90)
+      t = 0x1000;  // below the data segment: refused
+    else
+      t = w_.brk_lo + kPage * Below(2048);
     if (t != 0 && t != 0x1000) t = std::clamp(t, w_.brk_lo, w_.brk_hi);
     return MakeOp(kOpBrk, t);
   }
@@ -422,9 +475,9 @@ Op OpGenerator::Next(const State& s) {
     return MakeOp(kOpMlockall, kFlags[Below(7)]);
   }
   if (r < 830) {
-    static const uint64_t kAdvice[] = {4, 4, 3, 10, 11, 0, 1, 2, 14, 15, 16,
-                                       17, 18, 19, 20, 21, 8, 9, 22, 23, 12,
-                                       13, 102, 103};
+    static const uint64_t kAdvice[] = {4,  4,  3,  10, 11, 0,  1,   2,
+                                       14, 15, 16, 17, 18, 19, 20,  21,
+                                       8,  9,  22, 23, 12, 13, 102, 103};
     Span sp = InterestingRange(rs);
     uint64_t advice = kAdvice[Below(sizeof(kAdvice) / sizeof(kAdvice[0]))];
     return MakeOp(kOpMadvise, sp.lo, Chance(5) ? 0 : sp.hi - sp.lo, advice);

@@ -88,10 +88,11 @@ bool ParseMaps(const std::string& text, std::vector<RawRegion>* out) {
 
 std::string FormatRawRegion(const RawRegion& r) {
   char b[160];
-  snprintf(b, sizeof(b), "%08" PRIx64 "-%08" PRIx64 " %s %08" PRIx64
-           " %02" PRIx64 ":%02" PRIx64 " %" PRIu64 " ",
-           r.start, r.end, r.perms.c_str(), r.offset, r.dev_major,
-           r.dev_minor, r.inode);
+  snprintf(b, sizeof(b),
+           "%08" PRIx64 "-%08" PRIx64 " %s %08" PRIx64 " %02" PRIx64
+           ":%02" PRIx64 " %" PRIu64 " ",
+           r.start, r.end, r.perms.c_str(), r.offset, r.dev_major, r.dev_minor,
+           r.inode);
   return std::string(b) + r.name;
 }
 
@@ -143,28 +144,50 @@ bool ParseCounters(const std::string& s, Counters* c) {
 
 const char* ErrnoStr(int64_t err) {
   switch (err) {
-    case 0: return "OK";
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case EINTR: return "EINTR";
-    case EBADF: return "EBADF";
-    case EAGAIN: return "EAGAIN";
-    case ENOMEM: return "ENOMEM";
-    case EACCES: return "EACCES";
-    case EFAULT: return "EFAULT";
-    case EBUSY: return "EBUSY";
-    case EEXIST: return "EEXIST";
-    case ENODEV: return "ENODEV";
-    case EINVAL: return "EINVAL";
-    case ETXTBSY: return "ETXTBSY";
-    case EFBIG: return "EFBIG";
-    case ENOSPC: return "ENOSPC";
-    case ERANGE: return "ERANGE";
-    case ENOSYS: return "ENOSYS";
-    case EOVERFLOW: return "EOVERFLOW";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case EHWPOISON: return "EHWPOISON";
-    case kErrRefused: return "REFUSED(harness)";
+    case 0:
+      return "OK";
+    case EPERM:
+      return "EPERM";
+    case ENOENT:
+      return "ENOENT";
+    case EINTR:
+      return "EINTR";
+    case EBADF:
+      return "EBADF";
+    case EAGAIN:
+      return "EAGAIN";
+    case ENOMEM:
+      return "ENOMEM";
+    case EACCES:
+      return "EACCES";
+    case EFAULT:
+      return "EFAULT";
+    case EBUSY:
+      return "EBUSY";
+    case EEXIST:
+      return "EEXIST";
+    case ENODEV:
+      return "ENODEV";
+    case EINVAL:
+      return "EINVAL";
+    case ETXTBSY:
+      return "ETXTBSY";
+    case EFBIG:
+      return "EFBIG";
+    case ENOSPC:
+      return "ENOSPC";
+    case ERANGE:
+      return "ERANGE";
+    case ENOSYS:
+      return "ENOSYS";
+    case EOVERFLOW:
+      return "EOVERFLOW";
+    case EOPNOTSUPP:
+      return "EOPNOTSUPP";
+    case EHWPOISON:
+      return "EHWPOISON";
+    case kErrRefused:
+      return "REFUSED(harness)";
     default: {
       static thread_local char b[32];
       snprintf(b, sizeof(b), "errno%" PRId64, err);
@@ -175,20 +198,34 @@ const char* ErrnoStr(int64_t err) {
 
 std::string OpName(uint32_t kind) {
   switch (kind) {
-    case kOpMmap: return "mmap";
-    case kOpMunmap: return "munmap";
-    case kOpMprotect: return "mprotect";
-    case kOpMremap: return "mremap";
-    case kOpBrk: return "brk";
-    case kOpMlock: return "mlock";
-    case kOpMlock2: return "mlock2";
-    case kOpMunlock: return "munlock";
-    case kOpMlockall: return "mlockall";
-    case kOpMunlockall: return "munlockall";
-    case kOpMadvise: return "madvise";
-    case kOpSetrlimit: return "setrlimit";
-    case kOpFillMapCount: return "fill_map_count";
-    default: return "op" + std::to_string(kind);
+    case kOpMmap:
+      return "mmap";
+    case kOpMunmap:
+      return "munmap";
+    case kOpMprotect:
+      return "mprotect";
+    case kOpMremap:
+      return "mremap";
+    case kOpBrk:
+      return "brk";
+    case kOpMlock:
+      return "mlock";
+    case kOpMlock2:
+      return "mlock2";
+    case kOpMunlock:
+      return "munlock";
+    case kOpMlockall:
+      return "mlockall";
+    case kOpMunlockall:
+      return "munlockall";
+    case kOpMadvise:
+      return "madvise";
+    case kOpSetrlimit:
+      return "setrlimit";
+    case kOpFillMapCount:
+      return "fill_map_count";
+    default:
+      return "op" + std::to_string(kind);
   }
 }
 
@@ -242,8 +279,8 @@ std::string FormatOp(const Op& op) {
       break;
     case kOpSetrlimit: {
       static const char* kRes[3] = {"AS", "DATA", "MEMLOCK"};
-      snprintf(b, sizeof(b), "setrlimit(RLIMIT_%s, cur=0x%" PRIx64
-               ", max=0x%" PRIx64 ")",
+      snprintf(b, sizeof(b),
+               "setrlimit(RLIMIT_%s, cur=0x%" PRIx64 ", max=0x%" PRIx64 ")",
                a[0] < 3 ? kRes[a[0]] : "?", a[1], a[2]);
       break;
     }
@@ -338,8 +375,7 @@ std::string DiffStates(const State& want, const State& got) {
         d += "    " + FormatRegion(a[i]) + "\n";
         ++i;
         ++j;
-      } else if (j >= b.size() ||
-                 (i < a.size() && a[i].start <= b[j].start)) {
+      } else if (j >= b.size() || (i < a.size() && a[i].start <= b[j].start)) {
         d += "  - " + FormatRegion(a[i++]) + "\n";
       } else {
         d += "  + " + FormatRegion(b[j++]) + "\n";
@@ -496,8 +532,7 @@ std::string KernelOracle::ReadReply(State* out, RawRegion* stack) {
   out->counters.total_vm = static_cast<int64_t>(r.vm_size_kb / 4);
   out->counters.locked_vm = static_cast<int64_t>(r.vm_lck_kb / 4);
   out->counters.data_vm = static_cast<int64_t>(r.vm_data_kb / 4);
-  out->counters.exec_vm =
-      static_cast<int64_t>((r.vm_exe_kb + r.vm_lib_kb) / 4);
+  out->counters.exec_vm = static_cast<int64_t>((r.vm_exe_kb + r.vm_lib_kb) / 4);
   out->counters.stack_vm = static_cast<int64_t>(r.vm_stk_kb / 4);
   return "";
 }

@@ -48,8 +48,8 @@ bool ParseRegion(const std::string& line, Region* r);
 
 // Counters of the whole mm, in pages (map_count in regions).
 struct Counters {
-  int64_t map_count = 0, total_vm = 0, locked_vm = 0, data_vm = 0,
-          exec_vm = 0, stack_vm = 0;
+  int64_t map_count = 0, total_vm = 0, locked_vm = 0, data_vm = 0, exec_vm = 0,
+          stack_vm = 0;
   bool operator==(const Counters& o) const {
     return map_count == o.map_count && total_vm == o.total_vm &&
            locked_vm == o.locked_vm && data_vm == o.data_vm &&
@@ -61,8 +61,8 @@ bool ParseCounters(const std::string& s, Counters* c);
 
 // What one step leaves behind: the op's result and the address space.
 struct State {
-  int64_t ret = 0;  // return value, -1 on error
-  int64_t err = 0;  // errno, 0 on success
+  int64_t ret = 0;              // return value, -1 on error
+  int64_t err = 0;              // errno, 0 on success
   std::vector<Region> regions;  // every region except [stack] and [vsyscall]
   Counters counters;
   uint64_t brk = 0;
@@ -95,8 +95,8 @@ struct SeqConfig {
   uint64_t rlim_max[3] = {0, 0, 0};
   uint64_t rlim_stack = 0;
   uint64_t start_code = 0, end_code = 0, start_data = 0, end_data = 0,
-           start_brk = 0, brk = 0, start_stack = 0, arg_start = 0,
-           arg_end = 0, env_start = 0, env_end = 0;
+           start_brk = 0, brk = 0, start_stack = 0, arg_start = 0, arg_end = 0,
+           env_start = 0, env_end = 0;
   FileInfo files[kNumFiles];
   std::vector<RawRegion> init;  // the worker's /proc/self/maps at start
 };

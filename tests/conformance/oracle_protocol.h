@@ -11,18 +11,18 @@ namespace conformance {
 
 // One system call with raw arguments (invalid ones included).
 enum OpKind : uint32_t {
-  kOpMmap = 1,        // addr, len, prot, flags, fd selector, offset
-  kOpMunmap = 2,      // addr, len
-  kOpMprotect = 3,    // addr, len, prot
-  kOpMremap = 4,      // old_addr, old_len, new_len, flags, new_addr
-  kOpBrk = 5,         // addr
-  kOpMlock = 6,       // addr, len
-  kOpMlock2 = 7,      // addr, len, flags
-  kOpMunlock = 8,     // addr, len
-  kOpMlockall = 9,    // flags
-  kOpMunlockall = 10, //
-  kOpMadvise = 11,    // addr, len, advice
-  kOpSetrlimit = 12,  // resource (kRlim*), cur, max
+  kOpMmap = 1,         // addr, len, prot, flags, fd selector, offset
+  kOpMunmap = 2,       // addr, len
+  kOpMprotect = 3,     // addr, len, prot
+  kOpMremap = 4,       // old_addr, old_len, new_len, flags, new_addr
+  kOpBrk = 5,          // addr
+  kOpMlock = 6,        // addr, len
+  kOpMlock2 = 7,       // addr, len, flags
+  kOpMunlock = 8,      // addr, len
+  kOpMlockall = 9,     // flags
+  kOpMunlockall = 10,  //
+  kOpMadvise = 11,     // addr, len, advice
+  kOpSetrlimit = 12,   // resource (kRlim*), cur, max
   // Maps one page at a time, MAP_FIXED_NOREPLACE, going down from a[0] - 4096
   // with prot alternating a[1] / a[2] until a call fails; returns the number
   // of pages mapped and the errno of the failing call. Used to reach
@@ -36,8 +36,8 @@ inline constexpr uint64_t kRlimData = 1;
 inline constexpr uint64_t kRlimMemlock = 2;
 
 // mmap fd selector (Op::a[4]).
-inline constexpr uint64_t kFdNone = ~uint64_t{0};   // fd -1
-inline constexpr uint64_t kFdBad = 1000;            // a closed descriptor
+inline constexpr uint64_t kFdNone = ~uint64_t{0};  // fd -1
+inline constexpr uint64_t kFdBad = 1000;           // a closed descriptor
 // Otherwise file * 3 + mode: mode 0 = O_RDONLY, 1 = O_RDWR, 2 = O_WRONLY.
 inline constexpr int kNumFiles = 4;
 inline constexpr uint64_t FdSel(int file, int mode) {
@@ -67,23 +67,23 @@ struct FileInfo {
 // Sent once, after the worker has set itself up.
 struct Hello {
   uint64_t magic;
-  int64_t setup_errno;      // non-zero: set-up failed (see setup_what)
+  int64_t setup_errno;  // non-zero: set-up failed (see setup_what)
   char setup_what[64];
-  char release[128];        // uname -r
+  char release[128];  // uname -r
   uint64_t personality;
-  uint64_t cap_effective;   // must be 0: capabilities dropped
-  uint64_t mmap_min_addr;   // /proc/sys/vm/mmap_min_addr
-  uint64_t max_map_count;   // /proc/sys/vm/max_map_count
+  uint64_t cap_effective;  // must be 0: capabilities dropped
+  uint64_t mmap_min_addr;  // /proc/sys/vm/mmap_min_addr
+  uint64_t max_map_count;  // /proc/sys/vm/max_map_count
   uint64_t overcommit_memory;
   uint64_t legacy_va_layout;
   // Where a mapping hinted at 0x1000 lands: the kernel rounds hints up to
   // its internal mmap_min_addr, which is max(vm.mmap_min_addr,
   // CONFIG_LSM_MMAP_MIN_ADDR) when CONFIG_SECURITY is set.
   uint64_t hint_min_addr;
-  uint64_t thp_present;     // /sys/kernel/mm/transparent_hugepage exists
+  uint64_t thp_present;  // /sys/kernel/mm/transparent_hugepage exists
   char thp_enabled[64];
   char shmem_enabled[64];
-  uint64_t rlim_cur[3];     // kRlimAs, kRlimData, kRlimMemlock
+  uint64_t rlim_cur[3];  // kRlimAs, kRlimData, kRlimMemlock
   uint64_t rlim_max[3];
   uint64_t rlim_stack_cur;
   // /proc/self/stat layout fields and brk(0).
@@ -94,11 +94,10 @@ struct Hello {
 
 // Sent after Hello (the initial state, ret = 0) and after every Op.
 struct Reply {
-  int64_t ret;       // syscall return value (or pages for kOpFillMapCount)
-  int64_t err;       // errno, 0 on success; kErrRefused: op refused
-  uint64_t vm_size_kb, vm_lck_kb, vm_data_kb, vm_stk_kb, vm_exe_kb,
-      vm_lib_kb;
-  uint64_t brk;      // brk(0) after the op
+  int64_t ret;  // syscall return value (or pages for kOpFillMapCount)
+  int64_t err;  // errno, 0 on success; kErrRefused: op refused
+  uint64_t vm_size_kb, vm_lck_kb, vm_data_kb, vm_stk_kb, vm_exe_kb, vm_lib_kb;
+  uint64_t brk;        // brk(0) after the op
   uint64_t map_lines;  // lines of /proc/self/maps
   uint64_t maps_len;   // bytes of maps text that follow (0 if too big)
 };

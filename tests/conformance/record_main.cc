@@ -71,10 +71,10 @@ int main(int argc, char** argv) {
     if (!record(RunLive(c.name, c.rule, factory, nullptr))) return 1;
   }
   for (int seed = 1; seed <= seeds; ++seed) {
-    LiveResult r = RunLive(RandomName(static_cast<uint64_t>(seed)),
-                           "random seed " + std::to_string(seed),
-                           RandomSource(static_cast<uint64_t>(seed), ops),
-                           nullptr);
+    LiveResult r =
+        RunLive(RandomName(static_cast<uint64_t>(seed)),
+                "random seed " + std::to_string(seed),
+                RandomSource(static_cast<uint64_t>(seed), ops), nullptr);
     if (!record(r)) return 1;
   }
   // The host facts, from one more worker.
@@ -86,19 +86,18 @@ int main(int argc, char** argv) {
   }
   const Hello& hl = k.hello();
   std::ostringstream hs;
-  hs << "mmap_min_addr=" << hl.mmap_min_addr << " hint_min_addr=0x"
-     << std::hex << hl.hint_min_addr << std::dec
-     << " max_map_count=" << hl.max_map_count
+  hs << "mmap_min_addr=" << hl.mmap_min_addr << " hint_min_addr=0x" << std::hex
+     << hl.hint_min_addr << std::dec << " max_map_count=" << hl.max_map_count
      << " overcommit_memory=" << hl.overcommit_memory
-     << " rlimit_memlock_max=" << hl.rlim_max[kRlimMemlock]
-     << " thp_enabled=\"" << hl.thp_enabled << "\" shmem_enabled=\""
-     << hl.shmem_enabled << "\"";
+     << " rlimit_memlock_max=" << hl.rlim_max[kRlimMemlock] << " thp_enabled=\""
+     << hl.thp_enabled << "\" shmem_enabled=\"" << hl.shmem_enabled << "\"";
   h.kernel = hl.release;
   h.host = hs.str();
   h.regenerate =
       "cmake --build <build> --target conformance_golden  (runs: "
       "conformance_record --out tests/conformance/golden/linux-golden.txt "
-      "--seeds " + std::to_string(seeds) + " --ops " + std::to_string(ops) + ")";
+      "--seeds " +
+      std::to_string(seeds) + " --ops " + std::to_string(ops) + ")";
   std::ofstream out(out_path);
   if (!out) {
     std::cerr << "cannot write " << out_path << "\n";

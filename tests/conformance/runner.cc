@@ -9,7 +9,9 @@
 namespace mmsim {
 namespace conformance {
 
-std::string RandomName(uint64_t seed) { return "random_" + std::to_string(seed); }
+std::string RandomName(uint64_t seed) {
+  return "random_" + std::to_string(seed);
+}
 
 OpSourceFactory RandomSource(uint64_t seed, int nops) {
   return [seed, nops](const Window& w, const State& initial) -> OpSource {
@@ -24,8 +26,8 @@ OpSourceFactory RandomSource(uint64_t seed, int nops) {
 
 std::string DivergenceReport(const std::string& name, const Sequence& seq,
                              int step, const State& kernel, const State& sim) {
-  std::string r = "sequence " + name + ": first divergence at step " +
-                  std::to_string(step);
+  std::string r =
+      "sequence " + name + ": first divergence at step " + std::to_string(step);
   if (step == 0) {
     r += " (the initial state)\n";
   } else {
@@ -65,8 +67,10 @@ LiveResult RunLive(const std::string& name, const std::string& desc,
     err = sim->Init(seq.cfg, &sim_state);
     if (!err.empty()) {
       res.diverged_step = 0;
-      res.report = "sequence " + name + ": the simulator cannot import the "
-                   "initial state: " + err;
+      res.report = "sequence " + name +
+                   ": the simulator cannot import the "
+                   "initial state: " +
+                   err;
       return res;
     }
     if (!DiffStates(seq.initial, sim_state).empty()) {
@@ -83,8 +87,8 @@ LiveResult RunLive(const std::string& name, const std::string& desc,
     st.op = op;
     err = k.Apply(op, &st.state);
     if (!err.empty()) {
-      res.harness_error = "sequence " + name + " step " +
-                          std::to_string(step + 1) + ": " + err;
+      res.harness_error =
+          "sequence " + name + " step " + std::to_string(step + 1) + ": " + err;
       return res;
     }
     seq.steps.push_back(st);
@@ -111,11 +115,14 @@ std::string DiffClass(const std::string& diff) {
     if (first.compare(i, 2, "0x") == 0) {
       out += "X";
       i += 2;
-      while (i < first.size() && isxdigit(static_cast<unsigned char>(first[i]))) ++i;
+      while (i < first.size() && isxdigit(static_cast<unsigned char>(first[i])))
+        ++i;
       --i;
     } else if (isdigit(static_cast<unsigned char>(first[i]))) {
       out += "N";
-      while (i + 1 < first.size() && isdigit(static_cast<unsigned char>(first[i + 1]))) ++i;
+      while (i + 1 < first.size() &&
+             isdigit(static_cast<unsigned char>(first[i + 1])))
+        ++i;
     } else {
       out += first[i];
     }
@@ -158,7 +165,8 @@ std::vector<Op> MinimizeDivergence(
       for (size_t i = 0; i + 1 < ops.size();) {
         size_t n = std::min(chunk, ops.size() - 1 - i);
         std::vector<Op> cand(ops.begin(), ops.begin() + static_cast<long>(i));
-        cand.insert(cand.end(), ops.begin() + static_cast<long>(i + n), ops.end());
+        cand.insert(cand.end(), ops.begin() + static_cast<long>(i + n),
+                    ops.end());
         std::string d;
         int s = RunOpsLive(cand, make_sim().get(), &d, &herr);
         if (herr.empty() && s == static_cast<int>(cand.size()) &&

@@ -59,7 +59,8 @@ int RunOpsLive(const std::vector<Op>& ops, SimHook* sim, std::string* diff,
 // Shrinks a diverging op list (delta debugging: drops chunks of ops while
 // the last op still diverges the same way). Returns the shortest list found.
 std::vector<Op> MinimizeDivergence(
-    std::vector<Op> ops, const std::function<std::unique_ptr<SimHook>()>& make_sim);
+    std::vector<Op> ops,
+    const std::function<std::unique_ptr<SimHook>()>& make_sim);
 
 // Formats a divergence: the sequence, the step, all ops up to it, and both
 // states.

@@ -21,8 +21,7 @@ void SetResult(const absl::Status& s, int64_t* ret, int64_t* err) {
   *err = LinuxErrno(s).value_or(-2);  // -2: a status without an errno
 }
 
-void SetResult(const absl::StatusOr<uint64_t>& s, int64_t* ret,
-               int64_t* err) {
+void SetResult(const absl::StatusOr<uint64_t>& s, int64_t* ret, int64_t* err) {
   if (s.ok()) {
     *ret = static_cast<int64_t>(*s);
     *err = 0;
@@ -46,7 +45,7 @@ MmConfig SimConfigFor(const SeqConfig& cfg) {
   mc.rlimits.memlock =
       Lim(cfg.rlim_cur[kRlimMemlock], cfg.rlim_max[kRlimMemlock]);
   mc.rlimits.stack = Lim(cfg.rlim_stack, kRlimInfinity);
-  mc.cap_ipc_lock = false;   // the worker drops every capability
+  mc.cap_ipc_lock = false;  // the worker drops every capability
   mc.cap_sys_rawio = false;
   mc.thp_align_anon = cfg.thp_align_anon;
   return mc;
@@ -224,8 +223,8 @@ State SimDriver::Apply(const Op& op) {
       SetResult(mm.Mprotect(a[0], a[1], static_cast<int>(a[2])), &ret, &err);
       break;
     case kOpMremap:
-      SetResult(mm.Mremap(a[0], a[1], a[2], static_cast<int>(a[3]), a[4]),
-                &ret, &err);
+      SetResult(mm.Mremap(a[0], a[1], a[2], static_cast<int>(a[3]), a[4]), &ret,
+                &err);
       break;
     case kOpBrk:
       ret = static_cast<int64_t>(mm.Brk(a[0]));

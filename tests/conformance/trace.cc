@@ -85,12 +85,11 @@ void WriteSequence(std::ostream& out, const Sequence& s) {
       << " max_map_count=" << Hex(c.max_map_count)
       << " thp_align=" << (c.thp_align_anon ? 1 : 0)
       << " rlim_as=" << Hex(c.rlim_cur[kRlimAs]) << "/"
-      << Hex(c.rlim_max[kRlimAs])
-      << " rlim_data=" << Hex(c.rlim_cur[kRlimData]) << "/"
-      << Hex(c.rlim_max[kRlimData])
+      << Hex(c.rlim_max[kRlimAs]) << " rlim_data=" << Hex(c.rlim_cur[kRlimData])
+      << "/" << Hex(c.rlim_max[kRlimData])
       << " rlim_memlock=" << Hex(c.rlim_cur[kRlimMemlock]) << "/"
-      << Hex(c.rlim_max[kRlimMemlock])
-      << " rlim_stack=" << Hex(c.rlim_stack) << "\n";
+      << Hex(c.rlim_max[kRlimMemlock]) << " rlim_stack=" << Hex(c.rlim_stack)
+      << "\n";
   out << "layout start_code=" << Hex(c.start_code)
       << " end_code=" << Hex(c.end_code) << " start_data=" << Hex(c.start_data)
       << " end_data=" << Hex(c.end_data) << " start_brk=" << Hex(c.start_brk)
@@ -103,7 +102,8 @@ void WriteSequence(std::ostream& out, const Sequence& s) {
     out << "file " << i << " " << f.ino << " " << f.dev_major << " "
         << f.dev_minor << " " << f.size << " " << f.name << "\n";
   }
-  for (const RawRegion& r : c.init) out << "init " << FormatRawRegion(r) << "\n";
+  for (const RawRegion& r : c.init)
+    out << "init " << FormatRawRegion(r) << "\n";
   out << "c " << FormatCounters(s.initial.counters) << "\n";
   out << "b " << Hex(s.initial.brk) << "\n";
   const State* prev = &s.initial;
@@ -144,9 +144,18 @@ bool ReadGolden(const std::string& path, GoldenHeader* h,
     std::string key = line.substr(0, sp);
     std::string rest = sp == std::string::npos ? "" : line.substr(sp + 1);
     if (key == "mmsim-golden") continue;
-    if (key == "kernel") { h->kernel = rest; continue; }
-    if (key == "regenerate") { h->regenerate = rest; continue; }
-    if (key == "host") { h->host = rest; continue; }
+    if (key == "kernel") {
+      h->kernel = rest;
+      continue;
+    }
+    if (key == "regenerate") {
+      h->regenerate = rest;
+      continue;
+    }
+    if (key == "host") {
+      h->host = rest;
+      continue;
+    }
     if (key == "seq") {
       skipping = !only.empty() && rest != only;
       if (skipping) {
@@ -189,8 +198,7 @@ bool ReadGolden(const std::string& path, GoldenHeader* h,
           !KeyHex(l, "end_code", &c.end_code) ||
           !KeyHex(l, "start_data", &c.start_data) ||
           !KeyHex(l, "end_data", &c.end_data) ||
-          !KeyHex(l, "start_brk", &c.start_brk) ||
-          !KeyHex(l, "brk", &c.brk) ||
+          !KeyHex(l, "start_brk", &c.start_brk) || !KeyHex(l, "brk", &c.brk) ||
           !KeyHex(l, "start_stack", &c.start_stack) ||
           !KeyHex(l, "arg_start", &c.arg_start) ||
           !KeyHex(l, "arg_end", &c.arg_end) ||
@@ -219,8 +227,7 @@ bool ReadGolden(const std::string& path, GoldenHeader* h,
       s->cfg.init.push_back(one[0]);
     } else if (key == "op") {
       if (!in_steps) {
-        s->initial.regions =
-            Canonicalize(s->cfg.init, s->cfg.files, kNumFiles);
+        s->initial.regions = Canonicalize(s->cfg.init, s->cfg.files, kNumFiles);
         s->initial.regions_known = true;
         cur = s->initial;
         in_steps = true;
