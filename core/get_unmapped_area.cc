@@ -202,15 +202,15 @@ void MmStruct::RefreshHolesLocked(uint64_t lo, uint64_t hi) {
   const Vma* before = PrevVmaLocked(lo);
   const uint64_t left = before != nullptr ? before->vm_end : 0;
   auto after = vmas_.upper_bound(hi);
-  if (after != vmas_.end() && after->second.vm_start < hi) ++after;
+  if (after != vmas_.end() && after->second->vm_start < hi) ++after;
   const uint64_t right =
-      after == vmas_.end() ? kTaskSize : after->second.vm_start;
+      after == vmas_.end() ? kTaskSize : after->second->vm_start;
   holes_.erase(holes_.upper_bound(left), holes_.upper_bound(right));
   uint64_t cursor = left;
   for (auto it = vmas_.upper_bound(left);
-       it != vmas_.end() && it->second.vm_start <= right; ++it) {
-    if (it->second.vm_start > cursor) holes_[it->second.vm_start] = cursor;
-    cursor = it->second.vm_end;
+       it != vmas_.end() && it->second->vm_start <= right; ++it) {
+    if (it->second->vm_start > cursor) holes_[it->second->vm_start] = cursor;
+    cursor = it->second->vm_end;
   }
   if (cursor < right) holes_[right] = cursor;
 }

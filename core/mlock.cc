@@ -75,8 +75,8 @@ absl::Status MmStruct::Mlock(uint64_t start, uint64_t len, int flags) {
         (~uint64_t{0} - len < start) ? ~uint64_t{0} : start + len;
     uint64_t count = 0;
     for (auto it = vmas_.upper_bound(start);
-         it != vmas_.end() && it->second.vm_start < end; ++it) {
-      const Vma& vma = it->second;
+         it != vmas_.end() && it->second->vm_start < end; ++it) {
+      const Vma& vma = *it->second;
       if (!(vma.vm_flags & kVmLocked)) continue;
       if (start > vma.vm_start) count -= start - vma.vm_start;
       if (end < vma.vm_end) {

@@ -50,23 +50,23 @@ const Vma* MmStruct::FindVmaLocked(uint64_t addr) const {
   }
   auto it = vmas_.upper_bound(addr);
   if (it == vmas_.end()) return nullptr;
-  mmap_cache_.store(&it->second, std::memory_order_relaxed);
-  return &it->second;
+  mmap_cache_.store(it->second.get(), std::memory_order_relaxed);
+  return it->second.get();
 }
 
 const Vma* MmStruct::PrevVmaLocked(uint64_t addr) const {
   // The last region that ends at or before addr.
   auto it = vmas_.upper_bound(addr);
   if (it == vmas_.begin()) return nullptr;
-  return &std::prev(it)->second;
+  return std::prev(it)->second.get();
 }
 
 Vma* MmStruct::InsertLocked(const Vma& vma) {
   mmap_cache_.store(nullptr, std::memory_order_relaxed);
-  auto [it, inserted] = vmas_.emplace(vma.vm_end, vma);
+  auto [it, inserted] = vmas_.emplace(vma.vm_end, std::make_unique<Vma>(vma));
   if (!inserted) ValidateFail("InsertLocked: duplicate vm_end");
   ++map_count_;
-  return &it->second;
+  return it->second.get();
 }
 
 void MmStruct::EraseLocked(uint64_t vm_end) {
@@ -78,9 +78,10 @@ void MmStruct::EraseLocked(uint64_t vm_end) {
 Vma* MmStruct::RekeyLocked(uint64_t old_end, const Vma& updated) {
   mmap_cache_.store(nullptr, std::memory_order_relaxed);
   vmas_.erase(old_end);
-  auto [it, inserted] = vmas_.emplace(updated.vm_end, updated);
+  auto [it, inserted] =
+      vmas_.emplace(updated.vm_end, std::make_unique<Vma>(updated));
   if (!inserted) ValidateFail("RekeyLocked: duplicate vm_end");
-  return &it->second;
+  return it->second.get();
 }
 
 // --- accounting ---
@@ -157,7 +158,7 @@ std::vector<Vma> MmStruct::Vmas() const {
   ReadLock lock(&mmap_sem_);
   std::vector<Vma> out;
   out.reserve(vmas_.size());
-  for (const auto& [end, vma] : vmas_) out.push_back(vma);
+  for (const auto& [end, vma] : vmas_) out.push_back(*vma);
   return out;
 }
 
@@ -252,7 +253,8 @@ void MmStruct::ValidateMmLocked() const {
   int count = 0;
   MmStruct sums;  // reuse the accounting code on a scratch descriptor
   uint64_t locked = 0;
-  for (const auto& [key, vma] : vmas_) {
+  for (const auto& [key, vma_ptr] : vmas_) {
+    const Vma& vma = *vma_ptr;
     if (key != vma.vm_end) ValidateFail("key differs from vm_end");
     if (vma.vm_start >= vma.vm_end) {
       ValidateFail(absl::StrFormat("empty region at %#x", vma.vm_start));
@@ -296,7 +298,8 @@ void MmStruct::ValidateMmLocked() const {
   {
     absl::btree_map<uint64_t, uint64_t> gaps;
     uint64_t cursor = 0;
-    for (const auto& [key, vma] : vmas_) {
+    for (const auto& [key, vma_ptr] : vmas_) {
+      const Vma& vma = *vma_ptr;
       if (vma.vm_start > cursor) gaps[vma.vm_start] = cursor;
       cursor = vma.vm_end;
     }
@@ -306,7 +309,7 @@ void MmStruct::ValidateMmLocked() const {
   const Vma* cached = mmap_cache_.load(std::memory_order_relaxed);
   if (cached != nullptr) {
     auto it = vmas_.find(cached->vm_end);
-    if (it == vmas_.end() || &it->second != cached) {
+    if (it == vmas_.end() || it->second.get() != cached) {
       ValidateFail("mmap_cache points outside the index");
     }
   }

@@ -224,7 +224,10 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
   std::atomic<int> mm_count{1};
 
  private:
-  using VmaMap = absl::btree_map<uint64_t, Vma>;  // keyed by vm_end
+  // Keyed by vm_end, so FindVma(addr) is upper_bound(addr). Regions live out
+  // of line: nodes stay small (find_vma scans fewer cache lines) and a
+  // region does not move when the tree changes.
+  using VmaMap = absl::btree_map<uint64_t, std::unique_ptr<Vma>>;
   struct MergeProps;
 
   // All of the following need mmap_sem_ held for write unless marked shared.

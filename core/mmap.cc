@@ -198,9 +198,9 @@ absl::StatusOr<uint64_t> MmStruct::MmapRegionLocked(
       return LinuxError(ENOMEM, "split would pass max_map_count");
     }
     for (auto it = vmas_.upper_bound(addr);
-         it != vmas_.end() && it->second.vm_start < end; ++it) {
-      uint64_t lo = std::max(it->second.vm_start, addr);
-      uint64_t hi = std::min(it->second.vm_end, end);
+         it != vmas_.end() && it->second->vm_start < end; ++it) {
+      uint64_t lo = std::max(it->second->vm_start, addr);
+      uint64_t hi = std::min(it->second->vm_end, end);
       replaced_pages += (hi - lo) >> kPageShift;
     }
   }
@@ -256,8 +256,8 @@ bool MmStruct::PopulateLocked(uint64_t start, uint64_t end) {
   // Preparing an anon_vma changes no key of the index, so iterating is safe.
   bool ok = true;
   for (auto it = vmas_.upper_bound(start);
-       it != vmas_.end() && it->second.vm_start < end; ++it) {
-    Vma& vma = it->second;
+       it != vmas_.end() && it->second->vm_start < end; ++it) {
+    Vma& vma = *it->second;
     if (vma.vm_flags & (kVmIo | kVmPfnmap)) continue;
     if (vma.vm_flags & kVmLockonfault) continue;
     if ((vma.vm_flags & kVmAccessFlags) == 0) {

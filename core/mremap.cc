@@ -127,10 +127,10 @@ absl::StatusOr<uint64_t> MmStruct::RemapMoveLocked(uint64_t start, uint64_t len,
   std::vector<std::pair<uint64_t, uint64_t>> sources;  // [vm_start, vm_end)
   std::vector<bool> multi_allowed;
   for (auto it = vmas_.upper_bound(start);
-       it != vmas_.end() && it->second.vm_start < end; ++it) {
-    sources.emplace_back(it->second.vm_start, it->second.vm_end);
+       it != vmas_.end() && it->second->vm_start < end; ++it) {
+    sources.emplace_back(it->second->vm_start, it->second->vm_end);
     multi_allowed.push_back(
-        !(it->second.vm_flags & (kVmDontexpand | kVmPfnmap | kVmHugetlb)));
+        !(it->second->vm_flags & (kVmDontexpand | kVmPfnmap | kVmHugetlb)));
   }
   absl::StatusOr<uint64_t> res = LinuxError(EFAULT, "nothing mapped to move");
   uint64_t target = new_addr;

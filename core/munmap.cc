@@ -46,8 +46,8 @@ absl::Status MmStruct::AlignMunmapLocked(uint64_t start, uint64_t end) {
   }
   std::vector<Vma> doomed;
   for (auto it = vmas_.upper_bound(start);
-       it != vmas_.end() && it->second.vm_start < end; ++it) {
-    doomed.push_back(it->second);
+       it != vmas_.end() && it->second->vm_start < end; ++it) {
+    doomed.push_back(*it->second);
   }
   for (const Vma& vma : doomed) {
     VmStatAccountLocked(vma.vm_flags, -static_cast<int64_t>(vma.pages()));

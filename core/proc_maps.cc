@@ -10,7 +10,8 @@ std::string MmStruct::ProcMaps() const {
   ReadLock lock(&mmap_sem_);
   std::string out;
   out.reserve(vmas_.size() * 80);
-  for (const auto& [key, vma] : vmas_) {
+  for (const auto& [key, vma_ptr] : vmas_) {
+    const Vma& vma = *vma_ptr;
     uint64_t pgoff = 0;
     uint32_t major = 0, minor = 0;
     uint64_t ino = 0;

@@ -124,7 +124,7 @@ absl::Status MmStruct::VmaModifyLocked(uint64_t start, uint64_t end,
   const Vma* next = nullptr;
   if (right_side) {
     auto it = vmas_.upper_bound(middle->vm_end);
-    if (it != vmas_.end()) next = &it->second;
+    if (it != vmas_.end()) next = it->second.get();
   }
   if (prev != nullptr && prev->vm_end != start) prev = nullptr;
   if (next != nullptr && next->vm_start != end) next = nullptr;
@@ -219,7 +219,7 @@ void MmStruct::AnonVmaPrepareLocked(Vma* vma) {
   // Linux: find_mergeable_anon_vma(): try next, then prev.
   auto it = vmas_.upper_bound(vma->vm_end);
   if (it != vmas_.end()) {
-    const Vma& next = it->second;
+    const Vma& next = *it->second;
     if (AnonVmaCompatible(*vma, next) && next.anon_vma != 0 &&
         !next.anon_vma_chain_shared) {
       vma->anon_vma = next.anon_vma;
