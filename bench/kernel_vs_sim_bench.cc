@@ -177,15 +177,9 @@ std::string SimBuildRegions(MmStruct& mm, uint64_t n) {
 // ---------------------------------------------------------------------------
 // mmap + munmap of one anonymous page.
 
-// Kernel: a hint inside the arena, not MAP_FIXED, like the simulator call
-// below (which has no hint and searches top-down; both searches are cheap
-// next to the rest of mmap_region()). The page is never touched, so no page
-// fault is counted, as in the simulator.
-void BM_Kernel_MmapMunmap1Page(benchmark::State& state) {
-  if (std::string err = CheckArenaEmpty(); !err.empty()) {
-    state.SkipWithError(err.c_str());
-    return;
-  }
+// The timed loop of the kernel side: mmap of one page at a hint in the
+// middle of the arena, then munmap.
+void KernelMmapMunmapLoop(benchmark::State& state) {
   void* const hint = ArenaAddr(kKernelArenaSize / 2);
   for (auto _ : state) {
     void* p = mmap(hint, kPageSize, PROT_READ | PROT_WRITE,
@@ -197,6 +191,18 @@ void BM_Kernel_MmapMunmap1Page(benchmark::State& state) {
     }
     munmap(p, kPageSize);
   }
+}
+
+// Kernel: a hint inside the arena, not MAP_FIXED, like the simulator call
+// below (which has no hint and searches top-down; both searches are cheap
+// next to the rest of mmap_region()). The page is never touched, so no page
+// fault is counted, as in the simulator.
+void BM_Kernel_MmapMunmap1Page(benchmark::State& state) {
+  if (std::string err = CheckArenaEmpty(); !err.empty()) {
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  KernelMmapMunmapLoop(state);
   state.counters["kernel_vmas"] = CountKernelVmas();
 }
 BENCHMARK(BM_Kernel_MmapMunmap1Page);
@@ -239,17 +245,7 @@ void BM_Kernel_MmapMunmap1PageAmong(benchmark::State& state) {
     state.SkipWithError(err.c_str());
     return;
   }
-  void* const hint = ArenaAddr(kKernelArenaSize / 2);
-  for (auto _ : state) {
-    void* p = mmap(hint, kPageSize, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p != hint) {
-      if (p != MAP_FAILED) munmap(p, kPageSize);
-      state.SkipWithError("mmap did not honour the arena hint");
-      break;
-    }
-    munmap(p, kPageSize);
-  }
+  KernelMmapMunmapLoop(state);
   state.counters["regions"] = static_cast<double>(n);
   KernelClearArena();
 }

@@ -30,18 +30,6 @@ std::string Hex(uint64_t v) {
   return b;
 }
 
-bool ReadFull(int fd, void* p, size_t n) {
-  char* s = static_cast<char*>(p);
-  while (n > 0) {
-    ssize_t r = read(fd, s, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    s += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
-}
-
 bool WriteFull(int fd, const void* p, size_t n) {
   const char* s = static_cast<const char*>(p);
   while (n > 0) {

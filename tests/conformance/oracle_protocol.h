@@ -4,6 +4,10 @@
 #ifndef MMSIM_TESTS_CONFORMANCE_ORACLE_PROTOCOL_H_
 #define MMSIM_TESTS_CONFORMANCE_ORACLE_PROTOCOL_H_
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
 #include <cstdint>
 
 namespace mmsim {
@@ -107,6 +111,20 @@ struct Reply {
 inline constexpr int64_t kErrRefused = -1000;
 
 inline constexpr uint64_t kMaxMapsText = 1u << 20;
+
+// Reads exactly n bytes from a pipe, retrying on EINTR; false at EOF or on
+// error. Allocates nothing, so the worker may use it while it runs ops.
+inline bool ReadFull(int fd, void* p, size_t n) {
+  char* s = static_cast<char*>(p);
+  while (n > 0) {
+    ssize_t r = read(fd, s, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    s += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
 
 }  // namespace conformance
 }  // namespace mmsim

@@ -66,18 +66,6 @@ void WriteAll(int fd, const void* p, size_t n) {
   }
 }
 
-bool ReadAll(int fd, void* p, size_t n) {
-  char* s = static_cast<char*>(p);
-  while (n > 0) {
-    ssize_t r = read(fd, s, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    s += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
-}
-
 // Reads a small file into g_small (NUL-terminated); returns its length.
 size_t ReadSmall(const char* path) {
   g_small[0] = 0;
@@ -494,7 +482,7 @@ int main(int argc, char** argv) {
   SendReply(&r);
 
   static Op op;
-  while (ReadAll(0, &op, sizeof(op))) {
+  while (c::ReadFull(0, &op, sizeof(op))) {
     memset(&r, 0, sizeof(r));
     if (Unsafe(op)) {
       r.ret = -1;
