@@ -92,6 +92,12 @@ inline constexpr int kMadvWipeonfork = 18;
 inline constexpr int kMadvKeeponfork = 19;
 inline constexpr int kMadvCold = 20;
 inline constexpr int kMadvPageout = 21;
+inline constexpr int kMadvPopulateRead = 22;
+inline constexpr int kMadvPopulateWrite = 23;
+inline constexpr int kMadvDontneedLocked = 24;
+inline constexpr int kMadvCollapse = 25;
+inline constexpr int kMadvGuardInstall = 102;
+inline constexpr int kMadvGuardRemove = 103;
 
 // Open mode of the descriptor a file mapping is made through (FMODE_*).
 inline constexpr int kFmodeRead = 0x1;

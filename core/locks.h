@@ -31,6 +31,9 @@ class ABSL_LOCKABLE RwSemaphore {
   void WriteUnlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
   void ReadLock() ABSL_SHARED_LOCK_FUNCTION() { mu_.lock_shared(); }
   void ReadUnlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock_shared(); }
+  bool TryReadLock() ABSL_SHARED_TRYLOCK_FUNCTION(true) {
+    return mu_.try_lock_shared();
+  }
   void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() {}
   void AssertReaderHeld() const ABSL_ASSERT_SHARED_LOCK() {}
 

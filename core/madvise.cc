@@ -8,13 +8,6 @@
 namespace mmsim {
 namespace {
 
-constexpr int kMadvPopulateRead = 22;
-constexpr int kMadvPopulateWrite = 23;
-constexpr int kMadvDontneedLocked = 24;
-constexpr int kMadvCollapse = 25;
-constexpr int kMadvGuardInstall = 102;
-constexpr int kMadvGuardRemove = 103;
-
 // Linux: madvise_behavior_valid() on an x86-64 kernel with KSM, THP, SWAP
 // and MEMORY_FAILURE.
 bool BehaviorValid(int advice) {
@@ -135,6 +128,15 @@ absl::Status MmStruct::MadvisePopulateLocked(uint64_t start, uint64_t end,
     if (faults && write && !(vma.vm_flags & kVmShared)) {
       AnonVmaPrepareLocked(&vma);
     }
+    for (uint64_t page = addr; faults && page < last; page += kPageSize) {
+      FaultResult r = FaultLocked(
+          &vma, page, write ? FaultAccess::kWrite : FaultAccess::kRead);
+      if (r.kind == FaultKind::kSigbus) break;
+      if (r.kind == FaultKind::kSigsegv) {
+        return LinuxError(EFAULT, "guard region");
+      }
+      if (r.kind == FaultKind::kOom) return LinuxError(ENOMEM, "out of memory");
+    }
     if (sigbus) return LinuxError(EFAULT, "page past the end of the file");
     addr = last;
   }
@@ -156,6 +158,13 @@ absl::Status MmStruct::MadviseVmaLocked(uint64_t start, uint64_t end,
       if ((flags & (kVmShared | kVmMaywrite)) != (kVmShared | kVmMaywrite)) {
         return LinuxError(EACCES, "MADV_REMOVE needs a shared writable map");
       }
+      // Linux: vfs_fallocate(PUNCH_HOLE): the pages leave every mapping
+      // and the page cache.
+      ZapRangeLocked(start, end);
+      phys_->DropCachePages(
+          vma.vm_file->ino,
+          vma.vm_pgoff + ((start - vma.vm_start) >> kPageShift),
+          vma.vm_pgoff + ((end - vma.vm_start) >> kPageShift) - 1);
       return absl::OkStatus();
     case kMadvWillneed:
       return absl::OkStatus();  // readahead / swapin: no change to regions
@@ -176,7 +185,10 @@ absl::Status MmStruct::MadviseVmaLocked(uint64_t start, uint64_t end,
       if (advice == kMadvFree && !vma.IsAnonymous()) {
         return LinuxError(EINVAL, "MADV_FREE on non-anonymous memory");
       }
-      return absl::OkStatus();  // zapping pages arrives with paging
+      // Differs from Linux: MADV_FREE frees lazily, under memory pressure
+      // only; mmsim leaves the pages mapped (as Linux does until then).
+      if (advice != kMadvFree) ZapRangeLocked(start, end);
+      return absl::OkStatus();
     }
     case kMadvGuardInstall:
     case kMadvGuardRemove: {
@@ -189,6 +201,11 @@ absl::Status MmStruct::MadviseVmaLocked(uint64_t start, uint64_t end,
       // Guard markers live in the page tables, which need an anon_vma.
       if (advice == kMadvGuardInstall && vma.IsAnonymous()) {
         AnonVmaPrepareLocked(const_cast<Vma*>(&vma));
+      }
+      if (advice == kMadvGuardInstall) {
+        GuardInstallLocked(start, end);
+      } else {
+        GuardRemoveLocked(start, end);
       }
       return absl::OkStatus();
     }

@@ -103,64 +103,6 @@ absl::Status SetupExecLayout(MmStruct& mm, const ExecImage& image) {
   return mm.InsertVma(vdso);
 }
 
-MmRegistry::MmRegistry(const MmConfig& default_config)
-    : default_config_(default_config) {}
-
-absl::StatusOr<int> MmRegistry::CreateProcess(const ExecImage& image,
-                                              const MmConfig& config) {
-  auto mm = std::make_shared<MmStruct>(config);
-  RETURN_IF_ERROR(SetupExecLayout(*mm, image));
-  MutexLock lock(&table_lock_);
-  int pid = next_pid_++;
-  mms_.emplace(pid, std::move(mm));
-  return pid;
-}
-
-absl::StatusOr<int> MmRegistry::CreateProcessFrom(
-    const ProcessDescription& desc) {
-  auto mm = std::make_shared<MmStruct>(desc.config);
-  for (const Vma& vma : desc.vmas) RETURN_IF_ERROR(mm->InsertVma(vma));
-  mm->SetLayout(desc.layout);
-  MutexLock lock(&table_lock_);
-  int pid = next_pid_++;
-  mms_.emplace(pid, std::move(mm));
-  return pid;
-}
-
-absl::Status MmRegistry::RemoveProcess(int pid) {
-  std::shared_ptr<MmStruct> doomed;  // destroyed after the lock is dropped
-  MutexLock lock(&table_lock_);
-  auto it = mms_.find(pid);
-  if (it == mms_.end()) {
-    return LinuxError(ESRCH, absl::StrFormat("no process %d", pid));
-  }
-  doomed = std::move(it->second);
-  mms_.erase(it);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::shared_ptr<MmStruct>> MmRegistry::MmGet(int pid) const {
-  MutexLock lock(&table_lock_);
-  auto it = mms_.find(pid);
-  if (it == mms_.end()) {
-    return LinuxError(ESRCH, absl::StrFormat("no process %d", pid));
-  }
-  return it->second;
-}
-
-std::vector<int> MmRegistry::Pids() const {
-  MutexLock lock(&table_lock_);
-  std::vector<int> pids;
-  pids.reserve(mms_.size());
-  for (const auto& [pid, mm] : mms_) pids.push_back(pid);
-  return pids;
-}
-
-size_t MmRegistry::ProcessCount() const {
-  MutexLock lock(&table_lock_);
-  return mms_.size();
-}
-
 absl::StatusOr<std::shared_ptr<const SimFile>> MmRegistry::CreateFile(
     absl::string_view name, uint64_t size, uint32_t mode) {
   if (name.empty() || name[0] != '/' || name.size() > 4096) {

@@ -37,9 +37,30 @@ std::shared_ptr<const SimFile> NewShmemFile(uint64_t len) {
   return file;
 }
 
-MmStruct::MmStruct(const MmConfig& config) : config_(config) {}
+namespace {
 
-MmStruct::~MmStruct() = default;
+// A private pool for an mm made on its own (tests of one mm): 256 MiB.
+std::shared_ptr<PhysMem> PrivatePool() {
+  PhysMemConfig config;
+  config.frames = 65536;
+  config.swap_pages = 65536;
+  return std::make_shared<PhysMem>(config);
+}
+
+}  // namespace
+
+MmStruct::MmStruct(const MmConfig& config, std::shared_ptr<PhysMem> phys,
+                   bool kernel)
+    : phys_(phys != nullptr ? std::move(phys) : PrivatePool()),
+      pgd_(kernel),
+      config_(config) {}
+
+MmStruct::~MmStruct() {
+  // Pages still mapped go back to the pool (the last mmput has usually
+  // released them already through ExitMmap()).
+  WriteLock lock(&mmap_sem_);
+  ZapRangeLocked(0, kTaskSize);
+}
 
 // --- index ---
 

@@ -38,8 +38,11 @@
 #include "absl/container/btree_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/limits.h"
 #include "core/locks.h"
+#include "core/page_table.h"
+#include "core/phys_mem.h"
 #include "core/vma.h"
 
 namespace mmsim {
@@ -108,6 +111,86 @@ struct MmCounters {
   int mm_count = 0;
 };
 
+// Resident and swapped pages by type (Linux: mm->rss_stat, MM_FILEPAGES,
+// MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES), in pages.
+struct RssCounters {
+  uint64_t anon = 0;
+  uint64_t file = 0;
+  uint64_t shmem = 0;
+  uint64_t swap = 0;  // swap entries
+  uint64_t resident() const { return anon + file + shmem; }
+};
+
+// A consistent copy of what page_table_lock guards, plus the fault counts.
+struct MmPageStats {
+  RssCounters rss;
+  uint64_t hiwater_rss = 0;    // pages
+  uint64_t pgtable_pages = 0;  // page-table pages (VmPTE / 4 KiB)
+  uint64_t min_flt = 0;        // minor faults
+  uint64_t maj_flt = 0;        // major faults (swap-in, file read)
+  uint64_t cow_faults = 0;     // copies made by write faults
+  uint64_t segv_maperr = 0;
+  uint64_t segv_accerr = 0;
+  uint64_t vmalloc_syncs = 0;  // kernel pgd entries copied by faults
+  uint64_t cpu_vm_mask = 0;    // CPUs the mm is loaded on (bit per CPU)
+};
+
+enum class FaultAccess { kRead, kWrite, kExec };
+
+// What handle_mm_fault did (Linux: vm_fault_t plus the signal the arch
+// fault handler sends).
+enum class FaultKind {
+  kNone,     // no fault: the pte already allowed the access
+  kMinor,    // resolved without I/O
+  kMajor,    // needed I/O: swap-in, or a file page not in the page cache
+  kSigsegv,  // si_code in FaultResult
+  kSigbus,   // file page past EOF
+  kOom,      // no frame even after reclaim
+};
+
+enum class FaultSource {
+  kNone,
+  kZeroPage,     // read of anonymous memory: the shared zero page
+  kAnonPage,     // a new zeroed anonymous page
+  kPageCache,    // a file page, from the page cache or read into it
+  kShmemPage,    // a shmem page (MAP_SHARED|MAP_ANONYMOUS, memfd)
+  kCopyOnWrite,  // a write copied a shared or read-only page
+  kWriteReuse,   // a write fault kept the page, now writable
+  kSwapCache,    // a swapped page still in the swap cache
+  kSwapIn,       // a page read back from swap
+};
+
+inline constexpr int kSegvMaperr = 1;  // SEGV_MAPERR
+inline constexpr int kSegvAccerr = 2;  // SEGV_ACCERR
+inline constexpr int kBusAdrerr = 2;   // BUS_ADRERR
+
+struct FaultResult {
+  FaultKind kind = FaultKind::kNone;
+  FaultSource source = FaultSource::kNone;
+  int si_code = 0;              // for kSigsegv / kSigbus
+  bool stack_expanded = false;  // VM_GROWSDOWN region grew to the address
+  bool vmalloc_synced = false;  // a kernel pgd entry was copied
+};
+
+// Per-page residency of a region (for /proc/PID/smaps), in bytes except
+// pss, which is in bytes << 12 (Linux: PSS_SHIFT) to keep fractions.
+struct SmapsCounts {
+  uint64_t rss = 0;
+  uint64_t pss_shifted = 0;
+  uint64_t pss_dirty_shifted = 0;
+  uint64_t shared_clean = 0, shared_dirty = 0;
+  uint64_t private_clean = 0, private_dirty = 0;
+  uint64_t referenced = 0;
+  uint64_t anonymous = 0;
+  uint64_t swap = 0;
+  uint64_t locked_shifted = 0;  // pss of VM_LOCKED regions
+};
+
+struct VmaSmaps {
+  Vma vma;
+  SmapsCounts counts;
+};
+
 struct MmapArgs {
   uint64_t addr = 0;  // hint, or the address for MAP_FIXED
   uint64_t len = 0;   // bytes
@@ -123,7 +206,12 @@ struct MmapArgs {
 
 class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
  public:
-  explicit MmStruct(const MmConfig& config = MmConfig());
+  // `phys` is the simulated memory the mm's pages come from; null gives
+  // the mm a private pool (for tests of one mm). `kernel` marks init_mm,
+  // whose page table owns the kernel half.
+  explicit MmStruct(const MmConfig& config = MmConfig(),
+                    std::shared_ptr<PhysMem> phys = nullptr,
+                    bool kernel = false);
   MmStruct(const MmStruct&) = delete;
   MmStruct& operator=(const MmStruct&) = delete;
   ~MmStruct();
@@ -219,7 +307,66 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
   // Aborts if an invariant of this file's list does not hold.
   void ValidateMm() const ABSL_LOCKS_EXCLUDED(mmap_sem_);
 
-  // Reference counts (lifecycle arrives with the process issue).
+  // --- pages (core/fault.cc) ---
+
+  // Resolves an access to `addr` as the x86-64 fault handler and
+  // handle_mm_fault() would: stack growth of VM_GROWSDOWN regions (with
+  // the guard gap), SEGV_MAPERR / SEGV_ACCERR, zero page, anonymous and
+  // page-cache pages, copy-on-write, swap-in. `user` false is a kernel-mode
+  // access, which may touch vmalloc addresses (synced from init_mm).
+  // Linux: arch/x86/mm/fault.c do_user_addr_fault(), mm/memory.c.
+  FaultResult HandleMmFault(uint64_t addr, FaultAccess access, bool user = true)
+      ABSL_LOCKS_EXCLUDED(mmap_sem_, page_table_lock_);
+  // mincore(2): one byte per page of [start, start + len), bit 0 set when
+  // resident. Errors: EINVAL (unaligned start), ENOMEM (a hole or outside
+  // the address space).
+  absl::StatusOr<std::vector<uint8_t>> Mincore(uint64_t start,
+                                               uint64_t len) const
+      ABSL_LOCKS_EXCLUDED(mmap_sem_, page_table_lock_);
+  MmPageStats PageStats() const ABSL_LOCKS_EXCLUDED(page_table_lock_);
+  // Every region with its page counts (/proc/PID/smaps).
+  std::vector<VmaSmaps> Smaps() const
+      ABSL_LOCKS_EXCLUDED(mmap_sem_, page_table_lock_);
+  // /proc/PID/smaps text, as Linux 6.18 prints it.
+  std::string ProcSmaps() const ABSL_LOCKS_EXCLUDED(mmap_sem_);
+  // The memory lines of /proc/PID/status, VmPeak to HugetlbPages
+  // (Linux: fs/proc/task_mmu.c task_mem()).
+  std::string TaskMem() const ABSL_LOCKS_EXCLUDED(mmap_sem_);
+
+  // Copies this mm's regions and pages into `child`, a fresh mm, as
+  // fork(2) without CLONE_VM: VM_DONTCOPY regions are skipped,
+  // VM_WIPEONFORK ones start empty, private pages become copy-on-write in
+  // both, and the child starts with locked_vm 0. Linux: kernel/fork.c
+  // dup_mmap(). Errors: ENOMEM when frames for page tables run out.
+  absl::Status DupMmap(MmStruct& child) ABSL_LOCKS_EXCLUDED(mmap_sem_);
+  // Releases every region and page (Linux: exit_mmap()); the last mmput
+  // calls it.
+  void ExitMmap() ABSL_LOCKS_EXCLUDED(mmap_sem_);
+
+  // Evicts up to `budget` unlocked pages, walking from swap_address and
+  // clearing accessed bits first (Linux 2.4: swap_out_mm()). Returns the
+  // frames freed. TrySwapOut skips the mm when mmap_sem is taken.
+  uint64_t TrySwapOut(uint64_t budget) ABSL_LOCKS_EXCLUDED(mmap_sem_);
+  // Same, for a caller that already holds mmap_sem (either mode).
+  uint64_t SwapOutHeld(uint64_t budget) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+
+  // Maps `pages` frames of kernel memory at `addr` in this mm's (init_mm's)
+  // page table, for vmalloc. Errors: ENOMEM without frames.
+  absl::Status MapKernelPages(uint64_t addr, uint64_t pages)
+      ABSL_LOCKS_EXCLUDED(page_table_lock_);
+  void UnmapKernelPages(uint64_t addr, uint64_t pages)
+      ABSL_LOCKS_EXCLUDED(page_table_lock_);
+  // The system's init_mm, whose kernel half faults copy (vmalloc_fault).
+  void set_init_mm(const MmStruct* init_mm) { init_mm_ = init_mm; }
+  const std::shared_ptr<PhysMem>& phys() const { return phys_; }
+
+  // CPUs this mm is loaded on (Linux: mm_cpumask / 2.4 cpu_vm_mask).
+  void SetCpuLoaded(int cpu, bool loaded);
+
+  // The descriptor's identity in views (Linux shows a pointer); set once
+  // by the system before the mm is published.
+  uint64_t mm_id = 0;
+  // Reference counts with Linux's semantics (see core/mm_registry.h).
   std::atomic<int> mm_users{1};
   std::atomic<int> mm_count{1};
 
@@ -347,7 +494,67 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
   absl::Status DoBrkFlagsLocked(uint64_t addr, uint64_t len)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
 
+  // --- pages (core/fault.cc); mmap_sem_ held in either mode ---
+  FaultResult FaultLocked(Vma* vma, uint64_t addr, FaultAccess access)
+      ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_)
+          ABSL_LOCKS_EXCLUDED(page_table_lock_);
+  // Linux: expand_downwards(). Errors mean SIGSEGV.
+  absl::Status ExpandStackLocked(Vma* vma, uint64_t addr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
+  // Frees the pages and swap slots of [start, end) (Linux: zap_page_range).
+  void ZapRangeLocked(uint64_t start, uint64_t end)
+      ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_)
+          ABSL_LOCKS_EXCLUDED(page_table_lock_);
+  void ZapPteLocked(uint64_t* pte)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(page_table_lock_);
+  // Moves the ptes of [old_addr, old_addr + len) to new_addr (Linux:
+  // move_page_tables()).
+  void MovePtesLocked(uint64_t old_addr, uint64_t new_addr, uint64_t len)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_)
+          ABSL_LOCKS_EXCLUDED(page_table_lock_);
+  // Clears the write bit of every pte of [start, end) whose region is not
+  // writable (mprotect's change_protection()).
+  void WriteProtectRangeLocked(uint64_t start, uint64_t end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_)
+          ABSL_LOCKS_EXCLUDED(page_table_lock_);
+  // Faults in one page for populate; false where get_user_pages fails.
+  bool PopulatePageLocked(Vma* vma, uint64_t addr, bool write)
+      ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_);
+  // Installs / removes MADV_GUARD_INSTALL markers on [start, end).
+  void GuardInstallLocked(uint64_t start, uint64_t end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_)
+          ABSL_LOCKS_EXCLUDED(page_table_lock_);
+  void GuardRemoveLocked(uint64_t start, uint64_t end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_)
+          ABSL_LOCKS_EXCLUDED(page_table_lock_);
+  bool RangeHasGuardLocked(uint64_t start, uint64_t end) const
+      ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_)
+          ABSL_LOCKS_EXCLUDED(page_table_lock_);
+  // One line of /proc/PID/maps.
+  std::string MapsLineLocked(const Vma& vma) const
+      ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_);
+  SmapsCounts SmapsOfLocked(const Vma& vma) const
+      ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_)
+          ABSL_LOCKS_EXCLUDED(page_table_lock_);
+  void RssAddLocked(FrameKind kind, int64_t pages)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(page_table_lock_);
+  uint64_t SwapOutLocked(uint64_t budget) ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_)
+      ABSL_LOCKS_EXCLUDED(page_table_lock_);
+
   mutable RwSemaphore mmap_sem_;
+  // Guards pgd_, rss_ and hiwater_rss_. Taken inside mmap_sem_.
+  mutable Mutex page_table_lock_ ABSL_ACQUIRED_AFTER(mmap_sem_);
+  const std::shared_ptr<PhysMem> phys_;
+  PageTable pgd_ ABSL_GUARDED_BY(page_table_lock_);
+  RssCounters rss_ ABSL_GUARDED_BY(page_table_lock_);
+  uint64_t hiwater_rss_ ABSL_GUARDED_BY(page_table_lock_) = 0;
+  const MmStruct* init_mm_ = nullptr;
+  // The 2.4 swap_out cursor: where the next scan of this mm starts.
+  std::atomic<uint64_t> swap_address_{0};
+  std::atomic<uint64_t> cpu_vm_mask_{0};
+  std::atomic<uint64_t> min_flt_{0}, maj_flt_{0}, cow_faults_{0};
+  std::atomic<uint64_t> segv_maperr_{0}, segv_accerr_{0}, vmalloc_syncs_{0};
+
   VmaMap vmas_ ABSL_GUARDED_BY(mmap_sem_);
   // The last region FindVma returned (Linux 2.4 mmap_cache). Readers set it
   // under mmap_sem_ held shared; every change of vmas_ clears it under

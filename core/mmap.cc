@@ -264,17 +264,24 @@ bool MmStruct::PopulateLocked(uint64_t start, uint64_t end) {
       ok = false;  // get_user_pages: -EFAULT on PROT_NONE
       continue;
     }
+    const uint64_t first = std::max(vma.vm_start, start);
+    const uint64_t last = std::min(vma.vm_end, end);
     if (vma.vm_file != nullptr) {
       // A file page past EOF is SIGBUS: the fault fails, nothing copies.
-      uint64_t first = std::max(vma.vm_start, start);
-      uint64_t last = std::min(vma.vm_end, end);
       uint64_t offset = (vma.vm_pgoff << kPageShift) + (first - vma.vm_start);
       uint64_t eof = PageAlign(vma.vm_file->size);
       if (offset + (last - first) > eof) ok = false;
       if (offset >= eof) continue;
     }
-    if ((vma.vm_flags & (kVmWrite | kVmShared)) != kVmWrite) continue;
-    AnonVmaPrepareLocked(&vma);
+    const bool write = (vma.vm_flags & (kVmWrite | kVmShared)) == kVmWrite;
+    if (write) AnonVmaPrepareLocked(&vma);
+    // Fault every page in; the first failure ends this region.
+    for (uint64_t addr = first; addr < last; addr += kPageSize) {
+      if (!PopulatePageLocked(&vma, addr, write)) {
+        ok = false;
+        break;
+      }
+    }
   }
   return ok;
 }

@@ -104,6 +104,8 @@ absl::Status MmStruct::Mprotect(uint64_t start, uint64_t len, int prot) {
   if (error.ok() && tmp < end) {
     error = LinuxError(ENOMEM, "range ends in a hole");
   }
+  // Linux: change_protection() on the ptes of what changed.
+  WriteProtectRangeLocked(start, std::min(end, nstart));
   ValidateIfDebugLocked();
   return error;
 }

@@ -262,6 +262,8 @@ absl::StatusOr<uint64_t> MmStruct::MoveVmaLocked(uint64_t old_addr,
   if (old.IsAnonymous() && old.anon_vma == 0) {
     moved.vm_pgoff = new_addr >> kPageShift;
   }
+  // Linux: move_page_tables(): the pages go with the region.
+  if (old_len != 0) MovePtesLocked(old_addr, new_addr, old_len);
   InsertMergeNewLocked(moved);
   RefreshHolesLocked(moved.vm_start, moved.vm_end);
   // Linux: vrm_stat_account().

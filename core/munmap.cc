@@ -49,6 +49,12 @@ absl::Status MmStruct::AlignMunmapLocked(uint64_t start, uint64_t end) {
        it != vmas_.end() && it->second->vm_start < end; ++it) {
     doomed.push_back(*it->second);
   }
+  // Linux: unmap_region(): zap the pages, then free_pgtables().
+  ZapRangeLocked(start, end);
+  {
+    MutexLock ptl(&page_table_lock_);
+    pgd_.FreeEmptyTables(start, end);
+  }
   for (const Vma& vma : doomed) {
     VmStatAccountLocked(vma.vm_flags, -static_cast<int64_t>(vma.pages()));
     if (vma.vm_flags & kVmLocked) locked_vm_ -= vma.pages();

@@ -88,7 +88,7 @@ std::vector<prometheus::MetricFamily> MmMetricsCollector::Collect() const {
   std::sort(pids.begin(), pids.end());
   if (static_cast<int>(pids.size()) > max_pids_) pids.resize(max_pids_);
   for (int pid : pids) {
-    absl::StatusOr<std::shared_ptr<MmStruct>> mm = registry_->MmGet(pid);
+    absl::StatusOr<std::shared_ptr<const MmStruct>> mm = registry_->MmPeek(pid);
     if (!mm.ok()) continue;  // removed meanwhile
     MmCounters counters = (*mm)->Counters();
     AddGauge(&map_count, pid, counters.map_count);

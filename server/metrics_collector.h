@@ -32,13 +32,13 @@ namespace mmsim::server {
 // Does not own `registry`, which must outlive the collector.
 class MmMetricsCollector : public prometheus::Collectable {
  public:
-  MmMetricsCollector(const MmRegistry* registry, int max_pids)
+  MmMetricsCollector(MmRegistry* registry, int max_pids)
       : registry_(registry), max_pids_(max_pids) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  const MmRegistry* const registry_;
+  MmRegistry* const registry_;
   const int max_pids_;
 };
 

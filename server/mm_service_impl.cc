@@ -12,9 +12,15 @@
 
 namespace mmsim::server {
 
-absl::StatusOr<std::shared_ptr<MmStruct>> MmServiceImpl::MmGet(int pid) const {
+absl::StatusOr<MmRef> MmServiceImpl::MmGet(int pid) const {
   if (pid <= 0) return MalformedRequest("pid must be > 0");
   return registry_->MmGet(pid);
+}
+
+absl::StatusOr<std::shared_ptr<const MmStruct>> MmServiceImpl::MmPeek(
+    int pid) const {
+  if (pid <= 0) return MalformedRequest("pid must be > 0");
+  return registry_->MmPeek(pid);
 }
 
 grpc::Status MmServiceImpl::CreateProcess(grpc::ServerContext* ctx,
@@ -50,7 +56,7 @@ grpc::Status MmServiceImpl::ListProcesses(
     grpc::ServerContext* /*ctx*/, const v1::ListProcessesRequest* /*req*/,
     v1::ListProcessesResponse* resp) {
   for (int pid : registry_->Pids()) {
-    absl::StatusOr<std::shared_ptr<MmStruct>> mm = registry_->MmGet(pid);
+    absl::StatusOr<std::shared_ptr<const MmStruct>> mm = registry_->MmPeek(pid);
     if (!mm.ok()) continue;  // removed since Pids() was read
     MmCounters counters = (*mm)->Counters();
     v1::ProcessSummary* p = resp->add_processes();
@@ -70,7 +76,7 @@ grpc::Status MmServiceImpl::SetRlimit(grpc::ServerContext* ctx,
   if (!req->has_limit()) {
     return ToGrpcStatus(MalformedRequest("limit is required"), ctx);
   }
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   // Differs from Linux: the old value is read before, not atomically with,
   // the update (core has no exchange call yet).
@@ -108,7 +114,7 @@ grpc::Status MmServiceImpl::Mmap(grpc::ServerContext* ctx,
                                  v1::MmapResponse* resp) {
   absl::StatusOr<MmapArgs> args = MmapArgsFromProto(*req, *registry_);
   if (!args.ok()) return ToGrpcStatus(args.status(), ctx);
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   absl::StatusOr<uint64_t> addr = (*mm)->DoMmap(*args);
   if (addr.ok()) resp->set_addr(*addr);
@@ -118,7 +124,7 @@ grpc::Status MmServiceImpl::Mmap(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Munmap(grpc::ServerContext* ctx,
                                    const v1::MunmapRequest* req,
                                    v1::MunmapResponse* /*resp*/) {
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->DoMunmap(req->addr(), req->len()), ctx);
 }
@@ -126,7 +132,7 @@ grpc::Status MmServiceImpl::Munmap(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Mprotect(grpc::ServerContext* ctx,
                                      const v1::MprotectRequest* req,
                                      v1::MprotectResponse* /*resp*/) {
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Mprotect(req->addr(), req->len(), req->prot()),
                       ctx);
@@ -135,7 +141,7 @@ grpc::Status MmServiceImpl::Mprotect(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Mremap(grpc::ServerContext* ctx,
                                    const v1::MremapRequest* req,
                                    v1::MremapResponse* resp) {
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   absl::StatusOr<uint64_t> addr =
       (*mm)->Mremap(req->old_addr(), req->old_len(), req->new_len(),
@@ -147,7 +153,7 @@ grpc::Status MmServiceImpl::Mremap(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Brk(grpc::ServerContext* ctx,
                                 const v1::BrkRequest* req,
                                 v1::BrkResponse* resp) {
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   // brk(2) does not fail: it returns the old break when it cannot move.
   resp->set_brk((*mm)->Brk(req->brk()));
@@ -157,7 +163,7 @@ grpc::Status MmServiceImpl::Brk(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Mlock(grpc::ServerContext* ctx,
                                   const v1::MlockRequest* req,
                                   v1::MlockResponse* /*resp*/) {
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Mlock(req->addr(), req->len(), req->flags()), ctx);
 }
@@ -165,7 +171,7 @@ grpc::Status MmServiceImpl::Mlock(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Munlock(grpc::ServerContext* ctx,
                                     const v1::MunlockRequest* req,
                                     v1::MunlockResponse* /*resp*/) {
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Munlock(req->addr(), req->len()), ctx);
 }
@@ -173,7 +179,7 @@ grpc::Status MmServiceImpl::Munlock(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Mlockall(grpc::ServerContext* ctx,
                                      const v1::MlockallRequest* req,
                                      v1::MlockallResponse* /*resp*/) {
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Mlockall(req->flags()), ctx);
 }
@@ -181,7 +187,7 @@ grpc::Status MmServiceImpl::Mlockall(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Munlockall(grpc::ServerContext* ctx,
                                        const v1::MunlockallRequest* req,
                                        v1::MunlockallResponse* /*resp*/) {
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Munlockall(), ctx);
 }
@@ -189,7 +195,7 @@ grpc::Status MmServiceImpl::Munlockall(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Madvise(grpc::ServerContext* ctx,
                                     const v1::MadviseRequest* req,
                                     v1::MadviseResponse* /*resp*/) {
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Madvise(req->addr(), req->len(), req->advice()),
                       ctx);
@@ -201,7 +207,7 @@ grpc::Status MmServiceImpl::FindVma(grpc::ServerContext* ctx,
   if (!v1::FindMode_IsValid(req->mode())) {
     return ToGrpcStatus(MalformedRequest("unknown mode"), ctx);
   }
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   std::optional<Vma> vma;
   std::optional<Vma> prev;
@@ -233,7 +239,7 @@ grpc::Status MmServiceImpl::GetUnmappedArea(
     if (!f.ok()) return ToGrpcStatus(f.status(), ctx);
     file = *std::move(f);
   }
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   absl::StatusOr<uint64_t> addr = (*mm)->GetUnmappedArea(
       file.get(), req->addr(), req->len(), req->pgoff(), req->flags());
@@ -244,7 +250,7 @@ grpc::Status MmServiceImpl::GetUnmappedArea(
 grpc::Status MmServiceImpl::GetMm(grpc::ServerContext* ctx,
                                   const v1::GetMmRequest* req,
                                   v1::GetMmResponse* resp) {
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   MmToProto(req->pid(), (*mm)->Counters(), (*mm)->config(), resp);
   return grpc::Status::OK;
@@ -253,7 +259,7 @@ grpc::Status MmServiceImpl::GetMm(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::ListVmas(grpc::ServerContext* ctx,
                                      const v1::ListVmasRequest* req,
                                      v1::ListVmasResponse* resp) {
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   for (const Vma& vma : (*mm)->Vmas()) VmaToProto(vma, resp->add_vmas());
   return grpc::Status::OK;
@@ -262,7 +268,7 @@ grpc::Status MmServiceImpl::ListVmas(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::GetMaps(grpc::ServerContext* ctx,
                                     const v1::GetMapsRequest* req,
                                     v1::GetMapsResponse* resp) {
-  absl::StatusOr<std::shared_ptr<MmStruct>> mm = MmGet(req->pid());
+  absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   resp->set_text((*mm)->ProcMaps());
   return grpc::Status::OK;

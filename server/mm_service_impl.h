@@ -77,7 +77,10 @@ class MmServiceImpl final : public v1::MemoryManager::Service {
  private:
   // Pins the mm of `pid`. Errors: EINVAL for pid <= 0 (a missing field),
   // ESRCH.
-  absl::StatusOr<std::shared_ptr<MmStruct>> MmGet(int pid) const;
+  // For calls that change the mm: takes mm_users (get_task_mm).
+  absl::StatusOr<MmRef> MmGet(int pid) const;
+  // For views: no reference, so the counts shown are undisturbed.
+  absl::StatusOr<std::shared_ptr<const MmStruct>> MmPeek(int pid) const;
 
   MmRegistry* const registry_;
 };

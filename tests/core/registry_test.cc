@@ -21,7 +21,7 @@ TEST(RegistryTest, CreateLookupRemove) {
 TEST(RegistryTest, PinnedMmOutlivesRemoval) {
   MmRegistry registry;
   int pid = *registry.CreateProcess(ExecImage(), MmConfig());
-  std::shared_ptr<MmStruct> mm = *registry.MmGet(pid);
+  MmRef mm = *registry.MmGet(pid);
   ASSERT_TRUE(registry.RemoveProcess(pid).ok());
   EXPECT_GT(mm->Counters().map_count, 0);
 }

@@ -1,0 +1,623 @@
+// Page faults and the page-level side of the region calls: handle_mm_fault,
+// stack growth, populate, zap, pte moves, write protection, mincore, guard
+// markers, and swap-out of one mm. Linux: arch/x86/mm/fault.c,
+// mm/memory.c, mm/mmap.c expand_downwards(), mm/mincore.c, mm/madvise.c,
+// and the 2.4 swap_out_mm() of mm/vmscan.c.
+#include <cerrno>
+
+#include "core/linux_error.h"
+#include "core/mm_struct.h"
+
+namespace mmsim {
+namespace {
+
+// Linux: vmalloc space of x86-64 with 4-level paging.
+constexpr uint64_t kVmallocStart = 0xffffc90000000000;
+constexpr uint64_t kVmallocEnd = 0xffffe8ffffffffff;
+
+bool IsCowMapping(uint64_t flags) {
+  return (flags & (kVmShared | kVmMaywrite)) == kVmMaywrite;
+}
+
+uint64_t PteBitsFor(uint64_t vm_flags, bool writable) {
+  uint64_t bits = kPteUser | kPteAccessed;
+  if (writable) bits |= kPteRw | kPteDirty;
+  if (!(vm_flags & kVmExec)) bits |= kPteNx;
+  return bits;
+}
+
+FaultResult Segv(int code) {
+  FaultResult r;
+  r.kind = FaultKind::kSigsegv;
+  r.si_code = code;
+  return r;
+}
+
+// What a fault on an empty or read-only pte needs from outside
+// page_table_lock.
+enum class Need { kNothing, kAnonFrame, kCachePage, kSwapIn };
+
+}  // namespace
+
+void MmStruct::RssAddLocked(FrameKind kind, int64_t pages) {
+  switch (kind) {
+    case FrameKind::kAnon:
+      rss_.anon += pages;
+      break;
+    case FrameKind::kFile:
+      rss_.file += pages;
+      break;
+    case FrameKind::kShmem:
+      rss_.shmem += pages;
+      break;
+    default:
+      return;
+  }
+  if (pages > 0) hiwater_rss_ = std::max(hiwater_rss_, rss_.resident());
+}
+
+void MmStruct::SetCpuLoaded(int cpu, bool loaded) {
+  const uint64_t bit = uint64_t{1} << (cpu & 63);
+  if (loaded) {
+    cpu_vm_mask_.fetch_or(bit);
+  } else {
+    cpu_vm_mask_.fetch_and(~bit);
+  }
+}
+
+MmPageStats MmStruct::PageStats() const {
+  MmPageStats stats;
+  {
+    MutexLock ptl(&page_table_lock_);
+    stats.rss = rss_;
+    stats.hiwater_rss = hiwater_rss_;
+    stats.pgtable_pages = pgd_.table_pages();
+  }
+  stats.min_flt = min_flt_.load();
+  stats.maj_flt = maj_flt_.load();
+  stats.cow_faults = cow_faults_.load();
+  stats.segv_maperr = segv_maperr_.load();
+  stats.segv_accerr = segv_accerr_.load();
+  stats.vmalloc_syncs = vmalloc_syncs_.load();
+  stats.cpu_vm_mask = cpu_vm_mask_.load();
+  return stats;
+}
+
+// --- the fault handler ---
+
+FaultResult MmStruct::HandleMmFault(uint64_t addr, FaultAccess access,
+                                    bool user) {
+  FaultResult result;
+  if (addr >= kTaskSize) {
+    // Kernel half. Only kernel-mode accesses to vmalloc space are legal:
+    // a missing pgd entry is copied from init_mm (Linux 2.6 x86-64
+    // vmalloc_fault(); the seed's deferred approach).
+    if (user || init_mm_ == nullptr || addr < kVmallocStart ||
+        addr > kVmallocEnd) {
+      segv_maperr_.fetch_add(1);
+      return Segv(kSegvMaperr);
+    }
+    const int index = PageTable::PgdIndex(addr);
+    uint64_t master;
+    bool present;
+    {
+      MutexLock kptl(&init_mm_->page_table_lock_);
+      master = init_mm_->pgd_.pgd_entry(index);
+      const uint64_t* pte = init_mm_->pgd_.Lookup(addr);
+      present = pte != nullptr && PtePresent(*pte);
+    }
+    if (!present) {
+      segv_maperr_.fetch_add(1);
+      return Segv(kSegvMaperr);  // an oops in the kernel
+    }
+    MutexLock ptl(&page_table_lock_);
+    if (pgd_.pgd_entry(index) != master) {
+      pgd_.set_kernel_pgd_entry(index, master);
+      vmalloc_syncs_.fetch_add(1);
+      min_flt_.fetch_add(1);
+      result.kind = FaultKind::kMinor;
+      result.vmalloc_synced = true;
+    }
+    return result;
+  }
+
+  {
+    ReadLock lock(&mmap_sem_);
+    const Vma* found = FindVmaLocked(addr);
+    if (found == nullptr) {
+      segv_maperr_.fetch_add(1);
+      return Segv(kSegvMaperr);
+    }
+    const bool grows = found->vm_start > addr;
+    const bool needs_anon_vma =
+        access == FaultAccess::kWrite && (found->vm_flags & kVmWrite) &&
+        !(found->vm_flags & kVmShared) && found->anon_vma == 0 &&
+        found->vm_start <= addr;
+    if (grows && !(found->vm_flags & kVmGrowsdown)) {
+      segv_maperr_.fetch_add(1);
+      return Segv(kSegvMaperr);
+    }
+    if (!grows && !needs_anon_vma) {
+      return FaultLocked(const_cast<Vma*>(found), addr, access);
+    }
+  }
+  // Stack growth and anon_vma_prepare() change the region: redo the
+  // lookup with mmap_sem held for writing (Linux 6.x
+  // lock_mm_and_find_vma() upgrades the same way).
+  WriteLock lock(&mmap_sem_);
+  Vma* vma = const_cast<Vma*>(FindVmaLocked(addr));
+  if (vma == nullptr) {
+    segv_maperr_.fetch_add(1);
+    return Segv(kSegvMaperr);
+  }
+  bool expanded = false;
+  if (vma->vm_start > addr) {
+    if (!(vma->vm_flags & kVmGrowsdown) ||
+        !ExpandStackLocked(vma, addr).ok()) {
+      segv_maperr_.fetch_add(1);
+      return Segv(kSegvMaperr);
+    }
+    expanded = true;
+  }
+  if (access == FaultAccess::kWrite && (vma->vm_flags & kVmWrite) &&
+      !(vma->vm_flags & kVmShared)) {
+    AnonVmaPrepareLocked(vma);
+  }
+  result = FaultLocked(vma, addr, access);
+  result.stack_expanded = expanded;
+  ValidateIfDebugLocked();
+  return result;
+}
+
+absl::Status MmStruct::ExpandStackLocked(Vma* vma, uint64_t addr) {
+  mmap_sem_.AssertHeld();
+  const uint64_t address = addr & kPageMask;
+  if (address < config_.mmap_min_addr && !config_.cap_sys_rawio) {
+    return LinuxError(EPERM, "below mmap_min_addr");
+  }
+  const Vma* prev = PrevVmaLocked(vma->vm_start);
+  if (prev != nullptr && !(prev->vm_flags & kVmGrowsdown) &&
+      (prev->vm_flags & kVmAccessFlags) &&
+      address - prev->vm_end < kStackGuardGap) {
+    return LinuxError(ENOMEM, "stack guard gap");
+  }
+  if (prev != nullptr && address < prev->vm_end) {
+    return LinuxError(ENOMEM, "stack would overlap");
+  }
+  const uint64_t size = vma->vm_end - address;
+  const uint64_t grow = (vma->vm_start - address) >> kPageShift;
+  // Linux: acct_stack_growth().
+  if (grow > vma->vm_pgoff) return LinuxError(ENOMEM, "pgoff underflow");
+  if (!MayExpandVmLocked(vma->vm_flags, grow)) {
+    return LinuxError(ENOMEM, "RLIMIT_AS");
+  }
+  if (size > config_.rlimits.stack.cur) {
+    return LinuxError(ENOMEM, "RLIMIT_STACK");
+  }
+  if (!MlockFutureOkLocked(vma->vm_flags, grow << kPageShift)) {
+    return LinuxError(ENOMEM, "RLIMIT_MEMLOCK");
+  }
+  const uint64_t old_start = vma->vm_start;
+  vma->vm_start = address;  // the key (vm_end) does not change
+  vma->vm_pgoff -= grow;
+  if (vma->vm_flags & kVmLocked) locked_vm_ += grow;
+  VmStatAccountLocked(vma->vm_flags, static_cast<int64_t>(grow));
+  RefreshHolesLocked(address, old_start);
+  mmap_cache_.store(nullptr, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr,
+                                  FaultAccess access) {
+  const uint64_t page = addr & kPageMask;
+  const uint64_t flags = vma->vm_flags;
+  const bool write = access == FaultAccess::kWrite;
+  // Linux: arch/x86/mm/fault.c access_error().
+  if ((write && !(flags & kVmWrite)) ||
+      (!write && !(flags & kVmAccessFlags))) {
+    segv_accerr_.fetch_add(1);
+    return Segv(kSegvAccerr);
+  }
+  FaultResult result;
+  const bool special = vma->vm_ops == &kSpecialVmOps ||
+                       (flags & (kVmIo | kVmPfnmap | kVmMixedmap));
+  uint64_t file_pgoff = 0;
+  if (vma->vm_file != nullptr) {
+    file_pgoff = vma->vm_pgoff + ((page - vma->vm_start) >> kPageShift);
+    if (file_pgoff >= PageAlign(vma->vm_file->size) >> kPageShift) {
+      result.kind = FaultKind::kSigbus;
+      result.si_code = kBusAdrerr;
+      return result;
+    }
+  }
+
+  // Each pass decides under page_table_lock what it needs, gets it without
+  // the lock (allocation may reclaim, which takes page table locks), and
+  // installs it if the pte did not change meanwhile.
+  for (int pass = 0; pass < 8; ++pass) {
+    Need need = Need::kNothing;
+    uint64_t snapshot = 0;
+    uint32_t old_pfn = 0;
+    {
+      MutexLock ptl(&page_table_lock_);
+      uint64_t* pte = pgd_.Lookup(page);
+      snapshot = pte == nullptr ? 0 : *pte;
+      if (PteIsGuard(snapshot)) {
+        segv_maperr_.fetch_add(1);
+        return Segv(kSegvMaperr);
+      }
+      if (PtePresent(snapshot)) {
+        *pte |= kPteAccessed;
+        if (!write || (snapshot & kPteRw)) {
+          if (write) *pte |= kPteDirty;
+          break;  // the access succeeds now
+        }
+        // Linux: do_wp_page().
+        old_pfn = PtePfn(snapshot);
+        if ((flags & kVmShared) ||
+            (old_pfn != PhysMem::kZeroPfn &&
+             phys_->Kind(old_pfn) == FrameKind::kAnon &&
+             phys_->RefCount(old_pfn) == 1)) {
+          *pte |= kPteRw | kPteDirty;
+          if (result.kind == FaultKind::kNone) result.kind = FaultKind::kMinor;
+          if (result.source == FaultSource::kNone) {
+            result.source = FaultSource::kWriteReuse;
+          }
+          min_flt_.fetch_add(1);
+          break;
+        }
+        need = Need::kAnonFrame;  // copy-on-write
+      } else if (PteIsSwap(snapshot)) {
+        need = Need::kSwapIn;
+      } else if (special) {
+        // vdso/vvar and device memory: the pfn is not a managed frame.
+        uint64_t* slot = pte != nullptr ? pte : pgd_.Alloc(page);
+        *slot = MakePte(PhysMem::kZeroPfn, PteBitsFor(flags, false));
+        result.kind = FaultKind::kMinor;
+        min_flt_.fetch_add(1);
+        break;
+      } else if (vma->vm_file == nullptr) {
+        if (!write) {
+          // Linux: do_anonymous_page() maps the shared zero page.
+          uint64_t* slot = pte != nullptr ? pte : pgd_.Alloc(page);
+          *slot = MakePte(PhysMem::kZeroPfn, PteBitsFor(flags, false));
+          result.kind = FaultKind::kMinor;
+          result.source = FaultSource::kZeroPage;
+          min_flt_.fetch_add(1);
+          break;
+        }
+        need = Need::kAnonFrame;
+      } else {
+        need = Need::kCachePage;
+      }
+    }
+
+    // Get the page without page_table_lock.
+    uint32_t pfn = 0;
+    bool major = false;
+    bool created = false;
+    std::optional<uint32_t> got;
+    switch (need) {
+      case Need::kAnonFrame:
+        got = phys_->AllocFrameOrReclaim(FrameKind::kAnon, this);
+        break;
+      case Need::kCachePage:
+        got = phys_->FindOrCreateCachePage(vma->vm_file->ino, file_pgoff,
+                                           vma->vm_file->shmem, &created,
+                                           this);
+        major = created && !vma->vm_file->shmem;
+        break;
+      case Need::kSwapIn:
+        got = phys_->SwapIn(PteSwapSlot(snapshot), &major, this);
+        break;
+      case Need::kNothing:
+        break;
+    }
+    if (!got.has_value()) {
+      result.kind = FaultKind::kOom;
+      return result;
+    }
+    pfn = *got;
+
+    MutexLock ptl(&page_table_lock_);
+    uint64_t* pte = pgd_.Alloc(page);
+    if (*pte != snapshot) {  // raced with another fault: try again
+      phys_->PutFrame(pfn);
+      continue;
+    }
+    FaultSource source = FaultSource::kNone;
+    bool copied = false;
+    if (need == Need::kSwapIn) {
+      // Linux: do_swap_page(): map the page, drop the pte's slot
+      // reference; a write then takes the write-protect path above.
+      phys_->MapFrame(pfn);
+      *pte = MakePte(pfn, PteBitsFor(flags, false) | kPteDirty);
+      RssAddLocked(FrameKind::kAnon, 1);
+      --rss_.swap;
+      phys_->SwapFree(PteSwapSlot(snapshot));
+      source = major ? FaultSource::kSwapIn : FaultSource::kSwapCache;
+    } else if (need == Need::kCachePage && !(write && IsCowMapping(flags))) {
+      phys_->MapFrame(pfn);
+      const bool rw = write && (flags & kVmShared);
+      *pte = MakePte(pfn, PteBitsFor(flags, rw));
+      RssAddLocked(phys_->Kind(pfn), 1);
+      source = vma->vm_file->shmem ? FaultSource::kShmemPage
+                                   : FaultSource::kPageCache;
+    } else if (need == Need::kCachePage) {
+      // A write to a private file mapping copies the file page
+      // (Linux: do_cow_fault()).
+      std::optional<uint32_t> copy = phys_->AllocFrame(FrameKind::kAnon);
+      phys_->PutFrame(pfn);  // the copy, not the cache page, is mapped
+      if (!copy.has_value()) {
+        result.kind = FaultKind::kOom;
+        return result;
+      }
+      phys_->MapFrame(*copy);
+      *pte = MakePte(*copy, PteBitsFor(flags, true));
+      RssAddLocked(FrameKind::kAnon, 1);
+      source = FaultSource::kCopyOnWrite;
+      copied = true;
+    } else if (PtePresent(snapshot)) {
+      // Copy-on-write of a present read-only page (Linux: wp_page_copy()).
+      phys_->MapFrame(pfn);
+      *pte = MakePte(pfn, PteBitsFor(flags, true));
+      RssAddLocked(FrameKind::kAnon, 1);
+      if (old_pfn != PhysMem::kZeroPfn) {
+        RssAddLocked(phys_->Kind(old_pfn), -1);
+        phys_->UnmapFrame(old_pfn);
+        phys_->PutFrame(old_pfn);
+      }
+      source = FaultSource::kCopyOnWrite;
+      copied = true;
+    } else {
+      phys_->MapFrame(pfn);
+      *pte = MakePte(pfn, PteBitsFor(flags, true));
+      RssAddLocked(FrameKind::kAnon, 1);
+      source = FaultSource::kAnonPage;
+    }
+    if (copied) cow_faults_.fetch_add(1);
+    if (major) {
+      maj_flt_.fetch_add(1);
+      result.kind = FaultKind::kMajor;
+    } else {
+      min_flt_.fetch_add(1);
+      if (result.kind == FaultKind::kNone) result.kind = FaultKind::kMinor;
+    }
+    if (result.source == FaultSource::kNone) result.source = source;
+    // A write to a page just swapped in goes round once more.
+    if (!(write && need == Need::kSwapIn)) break;
+  }
+  if (access == FaultAccess::kExec && !(flags & kVmExec)) {
+    // The page is mapped, but NX stops the instruction fetch.
+    segv_accerr_.fetch_add(1);
+    result.kind = FaultKind::kSigsegv;
+    result.si_code = kSegvAccerr;
+  }
+  return result;
+}
+
+bool MmStruct::PopulatePageLocked(Vma* vma, uint64_t addr, bool write) {
+  FaultResult r =
+      FaultLocked(vma, addr, write ? FaultAccess::kWrite : FaultAccess::kRead);
+  return r.kind == FaultKind::kNone || r.kind == FaultKind::kMinor ||
+         r.kind == FaultKind::kMajor;
+}
+
+// --- zap, move, protect ---
+
+void MmStruct::ZapPteLocked(uint64_t* pte) {
+  const uint64_t value = *pte;
+  *pte = 0;
+  if (PtePresent(value)) {
+    const uint32_t pfn = PtePfn(value);
+    if (pfn == PhysMem::kZeroPfn) return;
+    RssAddLocked(phys_->Kind(pfn), -1);
+    phys_->UnmapFrame(pfn);
+    phys_->PutFrame(pfn);
+  } else if (PteIsSwap(value)) {
+    --rss_.swap;
+    phys_->SwapFree(PteSwapSlot(value));
+  }
+}
+
+void MmStruct::ZapRangeLocked(uint64_t start, uint64_t end) {
+  MutexLock ptl(&page_table_lock_);
+  pgd_.ForEach(start, end, [&](uint64_t, uint64_t* pte)
+                               ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                 ZapPteLocked(pte);
+                               });
+}
+
+void MmStruct::MovePtesLocked(uint64_t old_addr, uint64_t new_addr,
+                              uint64_t len) {
+  MutexLock ptl(&page_table_lock_);
+  std::vector<std::pair<uint64_t, uint64_t>> moved;
+  pgd_.ForEach(old_addr, old_addr + len,
+               [&](uint64_t addr, uint64_t* pte) {
+                 moved.emplace_back(addr - old_addr, *pte);
+                 *pte = 0;
+               });
+  for (const auto& [offset, pte] : moved) {
+    uint64_t* slot = pgd_.Alloc(new_addr + offset);
+    if (*slot != 0) ZapPteLocked(slot);
+    *slot = pte;
+  }
+  pgd_.FreeEmptyTables(old_addr, old_addr + len);
+}
+
+void MmStruct::WriteProtectRangeLocked(uint64_t start, uint64_t end) {
+  for (auto it = vmas_.upper_bound(start);
+       it != vmas_.end() && it->second->vm_start < end; ++it) {
+    const Vma& vma = *it->second;
+    const bool writable = vma.vm_flags & kVmWrite;
+    const bool exec = vma.vm_flags & kVmExec;
+    MutexLock ptl(&page_table_lock_);
+    pgd_.ForEach(std::max(start, vma.vm_start), std::min(end, vma.vm_end),
+                 [&](uint64_t, uint64_t* pte) {
+                   if (!PtePresent(*pte)) return;
+                   if (!writable) *pte &= ~kPteRw;
+                   if (exec) {
+                     *pte &= ~kPteNx;
+                   } else {
+                     *pte |= kPteNx;
+                   }
+                 });
+  }
+}
+
+void MmStruct::GuardInstallLocked(uint64_t start, uint64_t end) {
+  MutexLock ptl(&page_table_lock_);
+  for (uint64_t addr = start; addr < end; addr += kPageSize) {
+    uint64_t* pte = pgd_.Alloc(addr);
+    if (*pte != 0 && !PteIsGuard(*pte)) ZapPteLocked(pte);
+    *pte = kPteGuardMarker;
+  }
+}
+
+void MmStruct::GuardRemoveLocked(uint64_t start, uint64_t end) {
+  MutexLock ptl(&page_table_lock_);
+  pgd_.ForEach(start, end, [&](uint64_t, uint64_t* pte) {
+    if (PteIsGuard(*pte)) *pte = 0;
+  });
+}
+
+bool MmStruct::RangeHasGuardLocked(uint64_t start, uint64_t end) const {
+  MutexLock ptl(&page_table_lock_);
+  bool found = false;
+  pgd_.ForEach(start, end, [&](uint64_t, uint64_t* pte) {
+    if (PteIsGuard(*pte)) found = true;
+  });
+  return found;
+}
+
+// --- mincore ---
+
+absl::StatusOr<std::vector<uint8_t>> MmStruct::Mincore(uint64_t start,
+                                                       uint64_t len) const {
+  // Linux: mm/mincore.c sys_mincore().
+  if (!PageAligned(start)) return LinuxError(EINVAL, "unaligned start");
+  if (start > kTaskSize || len > kTaskSize - start) {
+    return LinuxError(ENOMEM, "range outside the address space");
+  }
+  const uint64_t end = start + PageAlign(len);
+  std::vector<uint8_t> vec;
+  vec.reserve((end - start) >> kPageShift);
+  ReadLock lock(&mmap_sem_);
+  uint64_t addr = start;
+  while (addr < end) {
+    const Vma* vma = FindVmaLocked(addr);
+    if (vma == nullptr || vma->vm_start > addr) {
+      return LinuxError(ENOMEM, "range has unmapped pages");
+    }
+    const uint64_t stop = std::min(end, vma->vm_end);
+    MutexLock ptl(&page_table_lock_);
+    for (; addr < stop; addr += kPageSize) {
+      const uint64_t* pte = pgd_.Lookup(addr);
+      const uint64_t value = pte == nullptr ? 0 : *pte;
+      bool resident = PtePresent(value);
+      if (!resident && value == 0 && vma->vm_file != nullptr) {
+        resident = phys_->CachePagePresent(
+            vma->vm_file->ino,
+            vma->vm_pgoff + ((addr - vma->vm_start) >> kPageShift));
+      }
+      vec.push_back(resident ? 1 : 0);
+    }
+  }
+  return vec;
+}
+
+// --- swap-out of one mm (Linux 2.4 mm/vmscan.c swap_out_mm) ---
+
+uint64_t MmStruct::TrySwapOut(uint64_t budget) {
+  if (!mmap_sem_.TryReadLock()) return 0;
+  uint64_t freed = SwapOutLocked(budget);
+  mmap_sem_.ReadUnlock();
+  return freed;
+}
+
+uint64_t MmStruct::SwapOutHeld(uint64_t budget) {
+  return SwapOutLocked(budget);
+}
+
+uint64_t MmStruct::SwapOutLocked(uint64_t budget) {
+  uint64_t freed = 0;
+  uint64_t scanned = 0;
+  const uint64_t start = swap_address_.load();
+  // Two rounds from the cursor: the first may only clear accessed bits.
+  for (int round = 0; round < 2 && freed < budget; ++round) {
+    for (int half = 0; half < 2 && freed < budget; ++half) {
+      const uint64_t lo = half == 0 ? start : 0;
+      const uint64_t hi = half == 0 ? kTaskSize : start;
+      for (auto it = vmas_.upper_bound(lo);
+           it != vmas_.end() && it->second->vm_start < hi && freed < budget;
+           ++it) {
+        const Vma& vma = *it->second;
+        if (vma.vm_flags & (kVmLocked | kVmIo | kVmPfnmap)) continue;
+        MutexLock ptl(&page_table_lock_);
+        pgd_.ForEach(
+            std::max(lo, vma.vm_start), std::min(hi, vma.vm_end),
+            [&](uint64_t addr, uint64_t* pte) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              if (freed >= budget || !PtePresent(*pte)) return;
+              ++scanned;
+              const uint32_t pfn = PtePfn(*pte);
+              if (pfn == PhysMem::kZeroPfn) return;
+              if (*pte & kPteAccessed) {  // young: age it, keep it
+                *pte &= ~kPteAccessed;
+                return;
+              }
+              const FrameKind kind = phys_->Kind(pfn);
+              if (kind == FrameKind::kAnon) {
+                std::optional<uint32_t> slot = phys_->SwapOutFrame(pfn);
+                if (!slot.has_value()) return;  // swap is full
+                *pte = MakeSwapPte(*slot);
+                ++rss_.swap;
+              } else {
+                *pte = 0;  // file and shmem pages stay in the page cache
+              }
+              RssAddLocked(kind, -1);
+              phys_->UnmapFrame(pfn);
+              // An anonymous page held only by this pte and the swap cache
+              // is freed by the put (its contents are on the slot now).
+              const bool last =
+                  kind == FrameKind::kAnon && phys_->RefCount(pfn) == 2;
+              phys_->PutFrame(pfn);
+              if (last) ++freed;
+              swap_address_.store(addr + kPageSize);
+            });
+      }
+    }
+  }
+  if (freed < budget) swap_address_.store(0);
+  return freed;
+}
+
+// --- kernel pages (init_mm) ---
+
+absl::Status MmStruct::MapKernelPages(uint64_t addr, uint64_t pages) {
+  for (uint64_t i = 0; i < pages; ++i) {
+    std::optional<uint32_t> pfn =
+        phys_->AllocFrameOrReclaim(FrameKind::kKernel, nullptr);
+    if (!pfn.has_value()) {
+      UnmapKernelPages(addr, i);
+      return LinuxError(ENOMEM, "no frame for vmalloc");
+    }
+    MutexLock ptl(&page_table_lock_);
+    phys_->MapFrame(*pfn);
+    *pgd_.Alloc(addr + i * kPageSize) =
+        MakePte(*pfn, kPteRw | kPteDirty | kPteAccessed | kPteNx);
+  }
+  return absl::OkStatus();
+}
+
+void MmStruct::UnmapKernelPages(uint64_t addr, uint64_t pages) {
+  MutexLock ptl(&page_table_lock_);
+  pgd_.ForEach(addr, addr + pages * kPageSize, [&](uint64_t, uint64_t* pte) {
+    if (!PtePresent(*pte)) return;
+    const uint32_t pfn = PtePfn(*pte);
+    *pte = 0;
+    phys_->UnmapFrame(pfn);
+    phys_->PutFrame(pfn);
+  });
+}
+
+}  // namespace mmsim
