@@ -4,8 +4,9 @@ CMAKE ?= cmake
 RELEASE_DIR := build/release
 TEST_DIR := build/asan
 TSA_DIR := build/clang-tsa
+TSAN_DIR := build/tsan
 
-.PHONY: all deps release run test format-check thread-safety bench format clean
+.PHONY: all deps release run test format-check thread-safety tsan bench format clean
 
 all: release
 
@@ -36,12 +37,22 @@ $(TSA_DIR)/CMakeCache.txt: | deps
 thread-safety: deps $(TSA_DIR)/CMakeCache.txt
 	$(CMAKE) --build $(TSA_DIR) -j $(JOBS) --target mmsim_core
 
+$(TSAN_DIR)/CMakeCache.txt: | deps
+	$(CMAKE) -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+	  -DMMSIM_SANITIZE=thread
+
+# ThreadSanitizer over core's concurrent tests (many threads on one system).
+tsan: deps $(TSAN_DIR)/CMakeCache.txt
+	$(CMAKE) --build $(TSAN_DIR) -j $(JOBS) --target core_test
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp:halt_on_error=1" \
+	  $(TSAN_DIR)/tests/core/core_test --gtest_filter='ConcurrencyTest.*:TaskTest.*'
+
 # The C++ sources follow .clang-format (Google style).
 format-check: deps
 	clang-format --dry-run -Werror $$(git ls-files '*.cc' '*.h')
 
 # Builds everything with ASan+UBSan and runs every test.
-test: deps $(TEST_DIR)/CMakeCache.txt format-check thread-safety
+test: deps $(TEST_DIR)/CMakeCache.txt format-check thread-safety tsan
 	$(CMAKE) --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 

@@ -100,6 +100,7 @@ FaultResult MmStruct::HandleMmFault(uint64_t addr, FaultAccess access,
     const int index = PageTable::PgdIndex(addr);
     uint64_t master;
     bool present;
+    // init_mm itself holds the master entries: nothing to copy.
     {
       MutexLock kptl(&init_mm_->page_table_lock_);
       master = init_mm_->pgd_.pgd_entry(index);
@@ -129,10 +130,10 @@ FaultResult MmStruct::HandleMmFault(uint64_t addr, FaultAccess access,
       return Segv(kSegvMaperr);
     }
     const bool grows = found->vm_start > addr;
-    const bool needs_anon_vma =
-        access == FaultAccess::kWrite && (found->vm_flags & kVmWrite) &&
-        !(found->vm_flags & kVmShared) && found->anon_vma == 0 &&
-        found->vm_start <= addr;
+    const bool needs_anon_vma = access == FaultAccess::kWrite &&
+                                (found->vm_flags & kVmWrite) &&
+                                !(found->vm_flags & kVmShared) &&
+                                found->anon_vma == 0 && found->vm_start <= addr;
     if (grows && !(found->vm_flags & kVmGrowsdown)) {
       segv_maperr_.fetch_add(1);
       return Segv(kSegvMaperr);
@@ -152,8 +153,7 @@ FaultResult MmStruct::HandleMmFault(uint64_t addr, FaultAccess access,
   }
   bool expanded = false;
   if (vma->vm_start > addr) {
-    if (!(vma->vm_flags & kVmGrowsdown) ||
-        !ExpandStackLocked(vma, addr).ok()) {
+    if (!(vma->vm_flags & kVmGrowsdown) || !ExpandStackLocked(vma, addr).ok()) {
       segv_maperr_.fetch_add(1);
       return Segv(kSegvMaperr);
     }
@@ -207,14 +207,12 @@ absl::Status MmStruct::ExpandStackLocked(Vma* vma, uint64_t addr) {
   return absl::OkStatus();
 }
 
-FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr,
-                                  FaultAccess access) {
+FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr, FaultAccess access) {
   const uint64_t page = addr & kPageMask;
   const uint64_t flags = vma->vm_flags;
   const bool write = access == FaultAccess::kWrite;
   // Linux: arch/x86/mm/fault.c access_error().
-  if ((write && !(flags & kVmWrite)) ||
-      (!write && !(flags & kVmAccessFlags))) {
+  if ((write && !(flags & kVmWrite)) || (!write && !(flags & kVmAccessFlags))) {
     segv_accerr_.fetch_add(1);
     return Segv(kSegvAccerr);
   }
@@ -254,10 +252,9 @@ FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr,
         }
         // Linux: do_wp_page().
         old_pfn = PtePfn(snapshot);
-        if ((flags & kVmShared) ||
-            (old_pfn != PhysMem::kZeroPfn &&
-             phys_->Kind(old_pfn) == FrameKind::kAnon &&
-             phys_->RefCount(old_pfn) == 1)) {
+        if ((flags & kVmShared) || (old_pfn != PhysMem::kZeroPfn &&
+                                    phys_->Kind(old_pfn) == FrameKind::kAnon &&
+                                    phys_->RefCount(old_pfn) == 1)) {
           *pte |= kPteRw | kPteDirty;
           if (result.kind == FaultKind::kNone) result.kind = FaultKind::kMinor;
           if (result.source == FaultSource::kNone) {
@@ -303,8 +300,7 @@ FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr,
         break;
       case Need::kCachePage:
         got = phys_->FindOrCreateCachePage(vma->vm_file->ino, file_pgoff,
-                                           vma->vm_file->shmem, &created,
-                                           this);
+                                           vma->vm_file->shmem, &created, this);
         major = created && !vma->vm_file->shmem;
         break;
       case Need::kSwapIn:
@@ -422,21 +418,19 @@ void MmStruct::ZapPteLocked(uint64_t* pte) {
 
 void MmStruct::ZapRangeLocked(uint64_t start, uint64_t end) {
   MutexLock ptl(&page_table_lock_);
-  pgd_.ForEach(start, end, [&](uint64_t, uint64_t* pte)
-                               ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                                 ZapPteLocked(pte);
-                               });
+  pgd_.ForEach(start, end,
+               [&](uint64_t, uint64_t* pte)
+                   ABSL_NO_THREAD_SAFETY_ANALYSIS { ZapPteLocked(pte); });
 }
 
 void MmStruct::MovePtesLocked(uint64_t old_addr, uint64_t new_addr,
                               uint64_t len) {
   MutexLock ptl(&page_table_lock_);
   std::vector<std::pair<uint64_t, uint64_t>> moved;
-  pgd_.ForEach(old_addr, old_addr + len,
-               [&](uint64_t addr, uint64_t* pte) {
-                 moved.emplace_back(addr - old_addr, *pte);
-                 *pte = 0;
-               });
+  pgd_.ForEach(old_addr, old_addr + len, [&](uint64_t addr, uint64_t* pte) {
+    moved.emplace_back(addr - old_addr, *pte);
+    *pte = 0;
+  });
   for (const auto& [offset, pte] : moved) {
     uint64_t* slot = pgd_.Alloc(new_addr + offset);
     if (*slot != 0) ZapPteLocked(slot);

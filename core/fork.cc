@@ -37,38 +37,39 @@ absl::Status MmStruct::DupMmap(MmStruct& child) {
 
     // Linux: vma_needs_copy(): only regions with anonymous pages (or raw
     // pfns) copy their ptes; the child faults file pages in itself.
-    if (wipe || (vma.anon_vma == 0 &&
-                 !(vma.vm_flags & (kVmPfnmap | kVmMixedmap)))) {
+    if (wipe ||
+        (vma.anon_vma == 0 && !(vma.vm_flags & (kVmPfnmap | kVmMixedmap)))) {
       continue;
     }
     const bool cow = (vma.vm_flags & (kVmShared | kVmMaywrite)) == kVmMaywrite;
     MutexLock parent_ptl(&page_table_lock_);
     MutexLock child_ptl(&child.page_table_lock_);
-    pgd_.ForEach(
-        vma.vm_start, vma.vm_end,
-        [&](uint64_t addr, uint64_t* pte) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          uint64_t value = *pte;
-          if (PtePresent(value)) {
-            const uint32_t pfn = PtePfn(value);
-            if (pfn != PhysMem::kZeroPfn) {
-              phys_->GetFrame(pfn);
-              phys_->MapFrame(pfn);
-              child.RssAddLocked(phys_->Kind(pfn), 1);
-            }
-            // Linux: copy_present_pte(): both sides lose write access to
-            // a private page, and the child's pte starts old.
-            if (cow && (value & kPteRw)) {
-              *pte &= ~kPteRw;
-              value &= ~kPteRw;
-            }
-            if (vma.vm_flags & kVmShared) value &= ~kPteDirty;
-            value &= ~kPteAccessed;
-          } else if (PteIsSwap(value)) {
-            phys_->SwapDup(PteSwapSlot(value));
-            ++child.rss_.swap;
-          }
-          *child.pgd_.Alloc(addr) = value;
-        });
+    pgd_.ForEach(vma.vm_start, vma.vm_end,
+                 [&](uint64_t addr, uint64_t* pte)
+                     ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                       uint64_t value = *pte;
+                       if (PtePresent(value)) {
+                         const uint32_t pfn = PtePfn(value);
+                         if (pfn != PhysMem::kZeroPfn) {
+                           phys_->GetFrame(pfn);
+                           phys_->MapFrame(pfn);
+                           child.RssAddLocked(phys_->Kind(pfn), 1);
+                         }
+                         // Linux: copy_present_pte(): both sides lose write
+                         // access to a private page, and the child's pte starts
+                         // old.
+                         if (cow && (value & kPteRw)) {
+                           *pte &= ~kPteRw;
+                           value &= ~kPteRw;
+                         }
+                         if (vma.vm_flags & kVmShared) value &= ~kPteDirty;
+                         value &= ~kPteAccessed;
+                       } else if (PteIsSwap(value)) {
+                         phys_->SwapDup(PteSwapSlot(value));
+                         ++child.rss_.swap;
+                       }
+                       *child.pgd_.Alloc(addr) = value;
+                     });
   }
   child.RefreshHolesLocked(0, kTaskSize);
   child.hiwater_vm_ = child.total_vm_;

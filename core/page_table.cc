@@ -13,11 +13,11 @@ PageTable::~PageTable() {
   for (int i = 0; i < last; ++i) {
     if (pgd_->e[i] & kPtePresent) FreeTable(Child(pgd_->e[i]), 3);
   }
-  ::operator delete(pgd_, std::align_val_t{4096});
+  ::operator delete (pgd_, std::align_val_t{4096});
 }
 
 PageTable::Table* PageTable::NewTable() {
-  void* raw = ::operator new(sizeof(Table), std::align_val_t{4096});
+  void* raw = ::operator new (sizeof(Table), std::align_val_t{4096});
   Table* table = new (raw) Table();
   ++table_pages_;
   return table;
@@ -30,7 +30,7 @@ void PageTable::FreeTable(Table* table, int level) {
       if (entry & kPtePresent) FreeTable(Child(entry), level - 1);
     }
   }
-  ::operator delete(table, std::align_val_t{4096});
+  ::operator delete (table, std::align_val_t{4096});
   --table_pages_;
 }
 
@@ -77,7 +77,7 @@ bool PageTable::FreeIfEmpty(uint64_t* entry, int level, uint64_t base,
   // Free only a table that lies wholly inside the range (free_pgtables'
   // floor and ceiling keep tables shared with neighbouring regions).
   if (empty && base >= start && base + span <= end) {
-    ::operator delete(table, std::align_val_t{4096});
+    ::operator delete (table, std::align_val_t{4096});
     --table_pages_;
     *entry = 0;
     return true;

@@ -1,8 +1,8 @@
 #include "core/phys_mem.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 namespace mmsim {
 namespace {
@@ -67,8 +67,8 @@ std::optional<uint32_t> PhysMem::AllocFrameOrReclaim(FrameKind kind,
     if (ShrinkPageCache(std::max<uint64_t>(high_watermark_, 1)) > 0) continue;
     Reclaimer* reclaimer = reclaimer_.load();
     if (reclaimer == nullptr) return std::nullopt;
-    if (reclaimer->Reclaim(std::max<uint64_t>(high_watermark_, 1),
-                           locked_mm) == 0) {
+    if (reclaimer->Reclaim(std::max<uint64_t>(high_watermark_, 1), locked_mm) ==
+        0) {
       return AllocFrame(kind);
     }
   }
@@ -104,8 +104,7 @@ void PhysMem::PutFrame(uint32_t pfn) {
   // Only the swap cache holds the page now: it has been written to its
   // slot, so the frame can go (Linux: shrink_folio_list of a swap cache
   // folio).
-  if (f.swap_slot != 0 && f.mapcount.load() == 0 &&
-      f.refcount.load() == 1) {
+  if (f.swap_slot != 0 && f.mapcount.load() == 0 && f.refcount.load() == 1) {
     swap_cache_[f.swap_slot] = 0;
     --swap_cache_pages_;
     f.refcount.store(0);

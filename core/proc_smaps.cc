@@ -131,7 +131,8 @@ std::string MmStruct::TaskMem() const {
   const uint64_t kb = kPageSize >> 10;
   // Linux: text is the code's page span, capped at exec_vm; the rest of
   // exec_vm is libraries.
-  uint64_t text = PageAlign(layout_.end_code) - (layout_.start_code & kPageMask);
+  uint64_t text =
+      PageAlign(layout_.end_code) - (layout_.start_code & kPageMask);
   text = std::min(text, exec_vm_ << kPageShift);
   const uint64_t lib = (exec_vm_ << kPageShift) - text;
   std::string out;

@@ -37,6 +37,7 @@ MmRegistry::MmRegistry(const SystemConfig& config)
   // mm_users 2, mm_count 1.
   init_mm_ = std::make_shared<MmStruct>(config.mm, phys_, /*kernel=*/true);
   init_mm_->mm_id = next_mm_id_++;
+  init_mm_->set_init_mm(init_mm_.get());
   init_mm_->mm_users.store(2);
   {
     MutexLock lock(&mmlist_lock_);
@@ -337,9 +338,8 @@ absl::Status MmRegistry::Schedule(int cpu, int pid) {
       }
       next = it->second.get();
       if (next->cpu >= 0 && next->cpu != cpu) {
-        return LinuxError(EBUSY,
-                          absl::StrFormat("task %d runs on CPU %d", pid,
-                                          next->cpu));
+        return LinuxError(
+            EBUSY, absl::StrFormat("task %d runs on CPU %d", pid, next->cpu));
       }
     }
     ContextSwitchLocked(cpus_[cpu], next, &deferred);
@@ -766,10 +766,10 @@ absl::StatusOr<std::string> MmRegistry::ProcStatus(int pid) {
       if (other->tgid == info.tgid) ++threads;
     }
   }
-  std::string out = absl::StrFormat(
-      "Name:\t%s\nState:\t%s\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n", info.comm,
-      info.cpu >= 0 ? "R (running)" : "S (sleeping)", info.tgid, info.pid,
-      info.ppid);
+  std::string out =
+      absl::StrFormat("Name:\t%s\nState:\t%s\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n",
+                      info.comm, info.cpu >= 0 ? "R (running)" : "S (sleeping)",
+                      info.tgid, info.pid, info.ppid);
   absl::StrAppendFormat(&out, "Kthread:\t%d\n",
                         info.kind == TaskKind::kKernelThread ? 1 : 0);
   absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(pid);

@@ -75,8 +75,9 @@ TEST_F(FaultTest, SegvCodes) {
   EXPECT_EQ(r.si_code, kSegvAccerr);
   EXPECT_EQ(r.source, FaultSource::kZeroPage);
   EXPECT_EQ(Touch(4, FaultAccess::kExec).kind, FaultKind::kMinor);
-  EXPECT_EQ(mm_.HandleMmFault(kTaskSize + kPageSize, FaultAccess::kRead).si_code,
-            kSegvMaperr);
+  EXPECT_EQ(
+      mm_.HandleMmFault(kTaskSize + kPageSize, FaultAccess::kRead).si_code,
+      kSegvMaperr);
   EXPECT_EQ(mm_.PageStats().segv_accerr, 3u);
   EXPECT_EQ(mm_.PageStats().segv_maperr, 2u);
 }
@@ -198,9 +199,8 @@ TEST_F(FaultTest, DontneedZapsAndMunmapFrees) {
 TEST_F(FaultTest, MremapMovesThePages) {
   Map(0, 4, kRw);
   for (int i = 0; i < 4; ++i) Touch(i, FaultAccess::kWrite);
-  absl::StatusOr<uint64_t> moved =
-      mm_.Mremap(Page(0), Pages(4), Pages(8), kMremapMaymove | kMremapFixed,
-                 Page(100));
+  absl::StatusOr<uint64_t> moved = mm_.Mremap(
+      Page(0), Pages(4), Pages(8), kMremapMaymove | kMremapFixed, Page(100));
   ASSERT_TRUE(moved.ok()) << moved.status();
   EXPECT_EQ(Rss().anon, 4u);
   EXPECT_EQ(*mm_.Mincore(Page(100), Pages(8)),

@@ -133,9 +133,9 @@ TEST(TaskTest, ForkCopiesRegionsAndSharesPagesCopyOnWrite) {
   EXPECT_EQ(pw.fault.source, FaultSource::kWriteReuse);
   EXPECT_EQ(system.phys()->FreeFrames(), free_before - 1);
   // A read of a shared page does not fault.
-  EXPECT_EQ(system.Touch(child, addr + Pages(1), FaultAccess::kRead)
-                ->fault.kind,
-            FaultKind::kNone);
+  EXPECT_EQ(
+      system.Touch(child, addr + Pages(1), FaultAccess::kRead)->fault.kind,
+      FaultKind::kNone);
   ASSERT_TRUE(system.Exit(child).ok());
   ASSERT_TRUE(system.Exit(parent).ok());
   pmm.Reset();
@@ -269,6 +269,10 @@ TEST(TaskTest, VmallocIsSyncedLazilyIntoEachMm) {
   EXPECT_EQ(
       system.Touch(pid, area + Pages(4), FaultAccess::kRead, false)->fault.kind,
       FaultKind::kSigsegv);
+  // A kernel thread that is not running touches it through init_mm.
+  const int kthread = *system.CreateKernelThread("kworker");
+  EXPECT_EQ(system.Touch(kthread, area, FaultAccess::kRead, false)->fault.kind,
+            FaultKind::kNone);
   ASSERT_TRUE(system.Vfree(area).ok());
   EXPECT_EQ(Errno(system.Vfree(area)), EINVAL);
   EXPECT_EQ(Errno(system.Vmalloc(0).status()), EINVAL);
