@@ -219,15 +219,8 @@ FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr, FaultAccess access) {
   FaultResult result;
   const bool special = vma->vm_ops == &kSpecialVmOps ||
                        (flags & (kVmIo | kVmPfnmap | kVmMixedmap));
-  uint64_t file_pgoff = 0;
-  if (vma->vm_file != nullptr) {
-    file_pgoff = vma->vm_pgoff + ((page - vma->vm_start) >> kPageShift);
-    if (file_pgoff >= PageAlign(vma->vm_file->size) >> kPageShift) {
-      result.kind = FaultKind::kSigbus;
-      result.si_code = kBusAdrerr;
-      return result;
-    }
-  }
+  const uint64_t file_pgoff =
+      vma->vm_pgoff + ((page - vma->vm_start) >> kPageShift);
 
   // Each pass decides under page_table_lock what it needs, gets it without
   // the lock (allocation may reclaim, which takes page table locks), and
@@ -273,8 +266,15 @@ FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr, FaultAccess access) {
         result.kind = FaultKind::kMinor;
         min_flt_.fetch_add(1);
         break;
-      } else if (vma->vm_file == nullptr) {
-        if (!write) {
+      } else {
+        // A pte never filled: the region's vm_ops->nopage decides.
+        const NopageResult np = vma->vm_ops->nopage(*vma, page, write);
+        if (np == NopageResult::kSigbus) {
+          result.kind = FaultKind::kSigbus;
+          result.si_code = kBusAdrerr;
+          return result;
+        }
+        if (np == NopageResult::kZeroPage) {
           // Linux: do_anonymous_page() maps the shared zero page.
           uint64_t* slot = pte != nullptr ? pte : pgd_.Alloc(page);
           *slot = MakePte(PhysMem::kZeroPfn, PteBitsFor(flags, false));
@@ -283,9 +283,8 @@ FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr, FaultAccess access) {
           min_flt_.fetch_add(1);
           break;
         }
-        need = Need::kAnonFrame;
-      } else {
-        need = Need::kCachePage;
+        need =
+            np == NopageResult::kAnonPage ? Need::kAnonFrame : Need::kCachePage;
       }
     }
 

@@ -20,9 +20,11 @@ NopageResult FileNopage(const Vma& vma, uint64_t addr, bool /*write*/) {
   return NopageResult::kPageCache;
 }
 
-NopageResult ShmemNopage(const Vma& /*vma*/, uint64_t /*addr*/,
-                         bool /*write*/) {
-  return NopageResult::kShmemPage;
+NopageResult ShmemNopage(const Vma& vma, uint64_t addr, bool write) {
+  // Linux: shmem_fault(): past i_size is SIGBUS as for any file.
+  return FileNopage(vma, addr, write) == NopageResult::kSigbus
+             ? NopageResult::kSigbus
+             : NopageResult::kShmemPage;
 }
 
 NopageResult SpecialNopage(const Vma& /*vma*/, uint64_t /*addr*/,

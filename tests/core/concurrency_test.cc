@@ -70,8 +70,9 @@ TEST(ConcurrencyTest, MixedOperationsKeepEveryInvariant) {
     for (int i = 0; i < kIterations / 4; ++i) {
       absl::StatusOr<int> child = system.Fork(shared);
       ASSERT_TRUE(child.ok());
-      ASSERT_TRUE(system.Touch(*child, base + Pages(i % kRegionPages),
-                               FaultAccess::kWrite)
+      ASSERT_TRUE(system
+                      .Touch(*child, base + Pages(i % kRegionPages),
+                             FaultAccess::kWrite)
                       .ok());
       ASSERT_TRUE(system.Exit(*child).ok());
     }
