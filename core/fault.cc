@@ -184,6 +184,9 @@ absl::Status MmStruct::ExpandStackLocked(Vma* vma, uint64_t addr) {
   if (prev != nullptr && address < prev->vm_end) {
     return LinuxError(ENOMEM, "stack would overlap");
   }
+  // Linux: "We must make sure the anon_vma is allocated" - even when the
+  // limits below then refuse the growth.
+  if (vma->IsAnonymous()) AnonVmaPrepareLocked(vma);
   const uint64_t size = vma->vm_end - address;
   const uint64_t grow = (vma->vm_start - address) >> kPageShift;
   // Linux: acct_stack_growth().
