@@ -216,8 +216,9 @@ Report BuildReport(const CollectingReporter& reporter, TimeBasis basis,
   for (const PairSpec& spec : pairs) {
     PairRow row;
     row.spec = spec;
-    row.kernel = TimeStat(all, spec.kernel, basis);
-    row.sim = TimeStat(all, spec.sim, basis);
+    const TimeBasis row_basis = spec.basis.value_or(basis);
+    row.kernel = TimeStat(all, spec.kernel, row_basis);
+    row.sim = TimeStat(all, spec.sim, row_basis);
     std::optional<double> kr = Counter(all, spec.kernel, "regions");
     std::optional<double> sr = Counter(all, spec.sim, "regions");
     if (kr && sr && *kr != *sr) {

@@ -68,6 +68,9 @@ struct PairSpec {
   std::string sim;
   double max_ratio = 0;   // sim / kernel
   double max_sim_ns = 0;  // absolute bound on the simulator
+  // The clock of this row when it is not the report's: kReal for pairs
+  // timed with UseManualTime (fork: parent + child CPU time).
+  std::optional<TimeBasis> basis;
 };
 
 // An absl::btree_map-vs-std::map row, plus, for reference, the btree with

@@ -3,12 +3,7 @@
 // (BM_Kernel_*) and as an MmStruct call (BM_Sim_*). bench_main.cc prints the
 // ratio sim / kernel after the run. Nothing here asserts on time.
 //
-// The kernel side works only inside its own arena,
-// [kKernelArenaBase, kKernelArenaBase + kKernelArenaSize), far from this
-// process's heap, libraries and stacks. The arena is checked to be empty
-// before use (MAP_FIXED_NOREPLACE), every mapping is made there, and every
-// benchmark leaves it empty again, so the real syscalls never touch memory
-// that the benchmark library, malloc or the simulator own.
+// The kernel side works only inside its own arena (bench/bench_arena.h).
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -25,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "bench/bench_arena.h"
 #include "benchmark/benchmark.h"
 #include "core/limits.h"
 #include "core/mm_struct.h"
@@ -33,18 +29,17 @@
 namespace mmsim {
 namespace {
 
-// 32 TiB up: far below both the PIE binary and its heap (0x55.., ~85 TiB)
-// and the mmap area and stacks (0x7f.., ~127 TiB), with or without ASLR, so
-// neither malloc nor the loader places anything here. It is also above
-// AddressSanitizer's shadow, which ends at 0x10007fff8000. (ThreadSanitizer
-// does not allow application mappings here; it drops the hint, and the
-// kernel benchmarks then report an error instead of running.)
-constexpr uint64_t kKernelArenaBase = uint64_t{0x200000000000};
-constexpr uint64_t kKernelArenaSize = uint64_t{1} << 30;  // 1 GiB
-
-// The simulator's regions for the lookup benchmarks start here (any address
-// above mmap_min_addr would do: it is a simulated address space).
-constexpr uint64_t kSimRegionBase = uint64_t{0x10000000};
+using bench::AnonArgs;
+using bench::ArenaAddr;
+using bench::CheckArenaEmpty;
+using bench::CountKernelVmas;
+using bench::KernelBuildRegions;
+using bench::KernelClearArena;
+using bench::KernelRegionCount;
+using bench::kKernelArenaBase;
+using bench::kKernelArenaSize;
+using bench::kSimRegionBase;
+using bench::SimBuildRegions;
 
 // Addresses for lookups come from a precomputed table so that the random
 // generator stays out of the timed loop. A power of two, indexed with a mask.
@@ -55,78 +50,6 @@ constexpr uint64_t kSeed = 0x6d6d73696d;  // "mmsim"
 // max_map_count, leaving the kernel side room for this process's own VMAs
 // and the new mapping.
 constexpr int kAmongRegions = 65000;
-
-void* ArenaAddr(uint64_t offset) {
-  return reinterpret_cast<void*>(kKernelArenaBase + offset);
-}
-
-// Returns the number of lines of /proc/self/maps whose range lies in
-// [lo, hi), or, with lo == hi == 0, all of them.
-int CountKernelVmas(uint64_t lo = 0, uint64_t hi = 0) {
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  int n = 0;
-  while (std::getline(maps, line)) {
-    if (lo == 0 && hi == 0) {
-      ++n;
-      continue;
-    }
-    unsigned long long start = 0, end = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx", &start, &end) != 2) continue;
-    if (start >= lo && end <= hi) ++n;
-  }
-  return n;
-}
-
-int KernelMaxMapCount() {
-  std::ifstream f("/proc/sys/vm/max_map_count");
-  int v = kDefaultMaxMapCount;
-  f >> v;
-  return v;
-}
-
-// Returns "" when the arena is empty, else why it cannot be used.
-std::string CheckArenaEmpty() {
-  void* p = mmap(
-      ArenaAddr(0), kKernelArenaSize, PROT_NONE,
-      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-  if (p == MAP_FAILED) {
-    return absl::StrCat("kernel arena not free: ", std::strerror(errno));
-  }
-  munmap(p, kKernelArenaSize);
-  if (p != ArenaAddr(0)) {
-    return "kernel ignores MAP_FIXED_NOREPLACE (Linux < 4.17?)";
-  }
-  return "";
-}
-
-// Maps `pages` pages at the arena base with alternating protections
-// (even pages R, odd pages RW), which gives `pages` separate VMAs.
-std::string KernelBuildRegions(uint64_t pages) {
-  void* p = mmap(
-      ArenaAddr(0), pages * kPageSize, PROT_READ,
-      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-  if (p != ArenaAddr(0)) {
-    return absl::StrCat("mmap arena: ", std::strerror(errno));
-  }
-  for (uint64_t i = 1; i < pages; i += 2) {
-    if (mprotect(ArenaAddr(i * kPageSize), kPageSize, PROT_READ | PROT_WRITE) !=
-        0) {
-      return absl::StrCat("mprotect page ", i, ": ", std::strerror(errno));
-    }
-  }
-  return "";
-}
-
-// Returns how many of `wanted` one-page regions the kernel side can have:
-// vm.max_map_count less the VMAs this process already has, less a margin.
-uint64_t KernelRegionCount(uint64_t wanted) {
-  const int room = KernelMaxMapCount() - CountKernelVmas() - 16;
-  if (room <= 0) return 0;
-  return std::min<uint64_t>(wanted, static_cast<uint64_t>(room));
-}
-
-void KernelClearArena() { munmap(ArenaAddr(0), kKernelArenaSize); }
 
 // Page-aligned addresses spread uniformly over `pages` pages from `base`.
 std::vector<uint64_t> RandomPageAddrs(uint64_t base, uint64_t pages) {
@@ -144,34 +67,6 @@ std::vector<uint64_t> RandomByteAddrs(uint64_t base, uint64_t pages) {
   std::vector<uint64_t> addrs(kAddrTableSize);
   for (uint64_t& a : addrs) a = base + off(rng);
   return addrs;
-}
-
-MmapArgs AnonArgs(uint64_t len, int prot, uint64_t addr = 0, int extra = 0) {
-  MmapArgs args;
-  args.addr = addr;
-  args.len = len;
-  args.prot = prot;
-  args.flags = kMapPrivate | kMapAnonymous | extra;
-  return args;
-}
-
-// Builds `n` one-page simulated regions from kSimRegionBase with
-// alternating protections, so that none merges with its neighbour.
-std::string SimBuildRegions(MmStruct& mm, uint64_t n) {
-  for (uint64_t i = 0; i < n; ++i) {
-    const int prot = (i % 2 == 0) ? kProtRead : (kProtRead | kProtWrite);
-    absl::StatusOr<uint64_t> addr = mm.DoMmap(
-        AnonArgs(kPageSize, prot, kSimRegionBase + i * kPageSize, kMapFixed));
-    if (!addr.ok()) {
-      return absl::StrCat("DoMmap region ", i, ": ",
-                          std::string(addr.status().message()));
-    }
-  }
-  const int count = mm.Counters().map_count;
-  if (static_cast<uint64_t>(count) != n) {
-    return absl::StrCat("expected ", n, " regions, map_count is ", count);
-  }
-  return "";
 }
 
 // ---------------------------------------------------------------------------
