@@ -30,6 +30,19 @@ std::optional<int> ErrnoFromTrailers(const grpc::ClientContext& ctx) {
   return err;
 }
 
+// A request whose only field is the pid.
+template <typename Req>
+Req PidRequest(int pid) {
+  Req req;
+  req.set_pid(pid);
+  return req;
+}
+
+template <typename T>
+std::vector<T> ToVector(const google::protobuf::RepeatedPtrField<T>& field) {
+  return std::vector<T>(field.begin(), field.end());
+}
+
 }  // namespace
 
 absl::Status FromGrpcStatus(const grpc::Status& status,
@@ -73,6 +86,14 @@ absl::StatusOr<Resp> MmClient::Call(Method<Req, Resp> method, const Req& req) {
   grpc::Status status = (stub_.get()->*method)(&ctx, req, &resp);
   if (!status.ok()) return FromGrpcStatus(status, ctx);
   return resp;
+}
+
+template <typename Req, typename Resp, typename Get>
+auto MmClient::CallAnd(Method<Req, Resp> method, const Req& req, Get get)
+    -> absl::StatusOr<decltype(get(std::declval<Resp&>()))> {
+  absl::StatusOr<Resp> resp = Call(method, req);
+  if (!resp.ok()) return resp.status();
+  return get(*resp);
 }
 
 absl::StatusOr<int> MmClient::CreateProcess(
@@ -280,6 +301,116 @@ absl::StatusOr<std::string> MmClient::GetMaps(int pid) {
       Call(&v1::MemoryManager::Stub::GetMaps, req);
   if (!resp.ok()) return resp.status();
   return std::move(*resp->mutable_text());
+}
+
+using Stub = v1::MemoryManager::Stub;
+
+absl::StatusOr<int> MmClient::Clone(int pid, int flags) {
+  v1::CloneRequest req = PidRequest<v1::CloneRequest>(pid);
+  req.set_flags(flags);
+  return CallAnd(&Stub::Clone, req,
+                 [](const v1::CloneResponse& r) { return r.pid(); });
+}
+
+absl::StatusOr<int> MmClient::Fork(int pid) {
+  return CallAnd(&Stub::Fork, PidRequest<v1::ForkRequest>(pid),
+                 [](const v1::ForkResponse& r) { return r.pid(); });
+}
+
+absl::Status MmClient::Exec(int pid, const v1::ExecImage& image) {
+  v1::ExecRequest req = PidRequest<v1::ExecRequest>(pid);
+  *req.mutable_image() = image;
+  return Call(&Stub::Exec, req).status();
+}
+
+absl::Status MmClient::Exit(int pid) {
+  return Call(&Stub::Exit, PidRequest<v1::ExitRequest>(pid)).status();
+}
+
+absl::StatusOr<int> MmClient::CreateKernelThread(const std::string& name) {
+  v1::CreateKernelThreadRequest req;
+  req.set_name(name);
+  return CallAnd(
+      &Stub::CreateKernelThread, req,
+      [](const v1::CreateKernelThreadResponse& r) { return r.pid(); });
+}
+
+absl::Status MmClient::Schedule(int cpu, int pid) {
+  v1::ScheduleRequest req = PidRequest<v1::ScheduleRequest>(pid);
+  req.set_cpu(cpu);
+  return Call(&Stub::Schedule, req).status();
+}
+
+absl::StatusOr<v1::TouchResponse> MmClient::Touch(int pid, uint64_t addr,
+                                                  v1::FaultAccess access,
+                                                  bool kernel_mode) {
+  v1::TouchRequest req = PidRequest<v1::TouchRequest>(pid);
+  req.set_addr(addr);
+  req.set_access(access);
+  req.set_kernel_mode(kernel_mode);
+  return Call(&Stub::Touch, req);
+}
+
+absl::StatusOr<std::string> MmClient::Mincore(int pid, uint64_t start,
+                                              uint64_t len) {
+  v1::MincoreRequest req = PidRequest<v1::MincoreRequest>(pid);
+  req.set_start(start);
+  req.set_len(len);
+  return CallAnd(&Stub::Mincore, req, [](v1::MincoreResponse& r) {
+    return std::move(*r.mutable_vec());
+  });
+}
+
+absl::StatusOr<uint64_t> MmClient::Vmalloc(uint64_t pages) {
+  v1::VmallocRequest req;
+  req.set_pages(pages);
+  return CallAnd(&Stub::Vmalloc, req,
+                 [](const v1::VmallocResponse& r) { return r.addr(); });
+}
+
+absl::Status MmClient::Vfree(uint64_t addr) {
+  v1::VfreeRequest req;
+  req.set_addr(addr);
+  return Call(&Stub::Vfree, req).status();
+}
+
+absl::StatusOr<uint64_t> MmClient::Reclaim(uint64_t pages) {
+  v1::ReclaimRequest req;
+  req.set_pages(pages);
+  return CallAnd(&Stub::Reclaim, req,
+                 [](const v1::ReclaimResponse& r) { return r.freed(); });
+}
+
+absl::StatusOr<v1::GetSmapsResponse> MmClient::GetSmaps(int pid) {
+  return Call(&Stub::GetSmaps, PidRequest<v1::GetSmapsRequest>(pid));
+}
+
+absl::StatusOr<std::string> MmClient::GetStatus(int pid) {
+  return CallAnd(
+      &Stub::GetStatus, PidRequest<v1::GetStatusRequest>(pid),
+      [](v1::GetStatusResponse& r) { return std::move(*r.mutable_text()); });
+}
+
+absl::StatusOr<std::vector<v1::TaskInfo>> MmClient::ListTasks() {
+  return CallAnd(
+      &Stub::ListTasks, v1::ListTasksRequest(),
+      [](const v1::ListTasksResponse& r) { return ToVector(r.tasks()); });
+}
+
+absl::StatusOr<std::vector<v1::MmInfo>> MmClient::ListMms() {
+  return CallAnd(
+      &Stub::ListMms, v1::ListMmsRequest(),
+      [](const v1::ListMmsResponse& r) { return ToVector(r.mms()); });
+}
+
+absl::StatusOr<std::vector<v1::CpuInfo>> MmClient::ListCpus() {
+  return CallAnd(
+      &Stub::ListCpus, v1::ListCpusRequest(),
+      [](const v1::ListCpusResponse& r) { return ToVector(r.cpus()); });
+}
+
+absl::StatusOr<v1::GetSystemStatsResponse> MmClient::GetSystemStats() {
+  return Call(&Stub::GetSystemStats, v1::GetSystemStatsRequest());
 }
 
 }  // namespace mmsim::client

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -80,6 +81,36 @@ class MmClient {
   absl::StatusOr<std::vector<v1::VmaInfo>> ListVmas(int pid);
   absl::StatusOr<std::string> GetMaps(int pid);
 
+  // --- tasks ---
+  // clone(2) with CLONE_* flags; returns the child's pid.
+  absl::StatusOr<int> Clone(int pid, int flags);
+  absl::StatusOr<int> Fork(int pid);
+  // execve(2) with `image` (unset fields: the server's defaults).
+  absl::Status Exec(int pid, const v1::ExecImage& image = v1::ExecImage());
+  absl::Status Exit(int pid);
+  absl::StatusOr<int> CreateKernelThread(const std::string& name);
+  // Runs `pid` on `cpu` (pid 0: the idle task).
+  absl::Status Schedule(int cpu, int pid);
+
+  // --- pages ---
+  absl::StatusOr<v1::TouchResponse> Touch(int pid, uint64_t addr,
+                                          v1::FaultAccess access,
+                                          bool kernel_mode = false);
+  // mincore(2): one byte per page.
+  absl::StatusOr<std::string> Mincore(int pid, uint64_t start, uint64_t len);
+  absl::StatusOr<uint64_t> Vmalloc(uint64_t pages);
+  absl::Status Vfree(uint64_t addr);
+  // swap_out of up to `pages`; returns the frames freed.
+  absl::StatusOr<uint64_t> Reclaim(uint64_t pages);
+
+  // --- system views ---
+  absl::StatusOr<v1::GetSmapsResponse> GetSmaps(int pid);
+  absl::StatusOr<std::string> GetStatus(int pid);
+  absl::StatusOr<std::vector<v1::TaskInfo>> ListTasks();
+  absl::StatusOr<std::vector<v1::MmInfo>> ListMms();
+  absl::StatusOr<std::vector<v1::CpuInfo>> ListCpus();
+  absl::StatusOr<v1::GetSystemStatsResponse> GetSystemStats();
+
   // The generated stub, for calls this class does not wrap.
   v1::MemoryManager::Stub* stub() { return stub_.get(); }
 
@@ -90,6 +121,10 @@ class MmClient {
 
   template <typename Req, typename Resp>
   absl::StatusOr<Resp> Call(Method<Req, Resp> method, const Req& req);
+  // Calls `method` and returns `get(response)`.
+  template <typename Req, typename Resp, typename Get>
+  auto CallAnd(Method<Req, Resp> method, const Req& req, Get get)
+      -> absl::StatusOr<decltype(get(std::declval<Resp&>()))>;
 
   std::unique_ptr<v1::MemoryManager::Stub> stub_;
   std::chrono::milliseconds timeout_;

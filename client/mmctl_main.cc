@@ -48,7 +48,7 @@ constexpr int kExitUsage = 2;
 // Options that take no value.
 const absl::flat_hash_set<std::string>& BoolOptions() {
   static const auto* const kBool =
-      new absl::flat_hash_set<std::string>{"json", "onfault", "help"};
+      new absl::flat_hash_set<std::string>{"json", "onfault", "kernel", "help"};
   return *kBool;
 }
 
@@ -348,6 +348,31 @@ Outcome CreateFromMaps(Context& c, const std::string& path,
   return Ok();
 }
 
+// The options of an exec image: --exe NAME, --code/--data/--bss/--heap/
+// --stack SIZE.
+const std::vector<std::string>& ExecOptions() {
+  static const auto* const kOptions = new std::vector<std::string>{
+      "exe", "code", "data", "bss", "heap", "stack"};
+  return *kOptions;
+}
+
+Outcome ParseExecImage(const Context& c, v1::ExecImage* exec) {
+  if (c.args.Has("exe")) exec->set_exe_name(c.args.Get("exe"));
+  const std::pair<const char*, void (v1::ExecImage::*)(uint64_t)> sizes[] = {
+      {"code", &v1::ExecImage::set_code_bytes},
+      {"data", &v1::ExecImage::set_data_bytes},
+      {"bss", &v1::ExecImage::set_bss_bytes},
+      {"heap", &v1::ExecImage::set_heap_bytes},
+      {"stack", &v1::ExecImage::set_stack_bytes},
+  };
+  for (const auto& [name, setter] : sizes) {
+    if (!c.args.Has(name)) continue;
+    MMCTL_PARSE(uint64_t bytes, ParseSize(c.args.Get(name)));
+    (exec->*setter)(bytes);
+  }
+  return Ok();
+}
+
 Outcome CmdCreate(Context& c) {
   v1::CreateProcessRequest req;
   v1::MmConfig* config = req.mutable_config();
@@ -367,20 +392,8 @@ Outcome CmdCreate(Context& c) {
     Outcome o = CreateFromMaps(c, c.args.Get("from-maps"), &req);
     if (o.exit_code != kExitOk) return o;
   } else {
-    v1::ExecImage* exec = req.mutable_exec();
-    if (c.args.Has("exe")) exec->set_exe_name(c.args.Get("exe"));
-    const std::pair<const char*, void (v1::ExecImage::*)(uint64_t)> sizes[] = {
-        {"code", &v1::ExecImage::set_code_bytes},
-        {"data", &v1::ExecImage::set_data_bytes},
-        {"bss", &v1::ExecImage::set_bss_bytes},
-        {"heap", &v1::ExecImage::set_heap_bytes},
-        {"stack", &v1::ExecImage::set_stack_bytes},
-    };
-    for (const auto& [name, setter] : sizes) {
-      if (!c.args.Has(name)) continue;
-      MMCTL_PARSE(uint64_t bytes, ParseSize(c.args.Get(name)));
-      (exec->*setter)(bytes);
-    }
+    Outcome o = ParseExecImage(c, req.mutable_exec());
+    if (o.exit_code != kExitOk) return o;
   }
   absl::StatusOr<int> pid = c.client.CreateProcess(req);
   if (!pid.ok()) return Failed(pid.status());
@@ -730,6 +743,281 @@ Outcome CmdMm(Context& c) {
       RlimText(r.data().max()).c_str(), RlimText(r.stack().cur()).c_str(),
       RlimText(r.stack().max()).c_str(), RlimText(r.memlock().cur()).c_str(),
       RlimText(r.memlock().max()).c_str());
+  const v1::PageStats& p = mm->pages();
+  std::printf(
+      "rss_anon       %s\nrss_file       %s\nrss_shmem      %s\n"
+      "swap_ents      %s\nhiwater_rss    %s\npgtable        %s\n"
+      "faults         min %llu maj %llu cow %llu segv %llu/%llu (maperr/"
+      "accerr) vmalloc_syncs %llu\nmm_id          %llu\n",
+      PagesText(p.rss_anon()).c_str(), PagesText(p.rss_file()).c_str(),
+      PagesText(p.rss_shmem()).c_str(), PagesText(p.rss_swap()).c_str(),
+      PagesText(p.hiwater_rss()).c_str(), PagesText(p.pgtable_pages()).c_str(),
+      static_cast<unsigned long long>(p.min_flt()),
+      static_cast<unsigned long long>(p.maj_flt()),
+      static_cast<unsigned long long>(p.cow_faults()),
+      static_cast<unsigned long long>(p.segv_maperr()),
+      static_cast<unsigned long long>(p.segv_accerr()),
+      static_cast<unsigned long long>(p.vmalloc_syncs()),
+      static_cast<unsigned long long>(mm->mm_id()));
+  return Ok();
+}
+
+// ------------------------------------------------------------- tasks
+
+// A non-negative integer (a CPU number, or a pid where 0 is the idle task).
+absl::StatusOr<int> ParseIndex(absl::string_view text, absl::string_view what) {
+  int n = 0;
+  if (!absl::SimpleAtoi(text, &n) || n < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("bad ", what, ": ", text));
+  }
+  return n;
+}
+
+// Prints a new task's pid: "PID" or {"pid":PID}.
+Outcome PrintPid(const Context& c, const absl::StatusOr<int>& pid) {
+  if (!pid.ok()) return Failed(pid.status());
+  if (c.json) {
+    std::printf("{\"pid\":%d}\n", *pid);
+  } else {
+    std::printf("%d\n", *pid);
+  }
+  return Ok();
+}
+
+// Prints `text` as is, or {"text": ...} with --json.
+Outcome PrintText(const Context& c, const absl::StatusOr<std::string>& text) {
+  if (!text.ok()) return Failed(text.status());
+  if (c.json) {
+    v1::GetStatusResponse resp;  // any message with one text field
+    resp.set_text(*text);
+    std::printf("%s\n", Json(resp).c_str());
+  } else {
+    std::fputs(text->c_str(), stdout);
+  }
+  return Ok();
+}
+
+// Prints a whole response as JSON; returns false when not --json.
+bool MaybeJson(const Context& c, const google::protobuf::Message& message) {
+  if (c.json) std::printf("%s\n", Json(message).c_str());
+  return c.json;
+}
+
+// An enum value's name without its prefix, lower case: FAULT_KIND_MINOR ->
+// "minor".
+std::string EnumText(const std::string& name, absl::string_view prefix) {
+  absl::string_view n = name;
+  absl::ConsumePrefix(&n, prefix);
+  return absl::AsciiStrToLower(n);
+}
+
+std::string MmIdText(uint64_t id) { return id == 0 ? "-" : absl::StrCat(id); }
+
+Outcome CmdClone(Context& c) {
+  MMCTL_PARSE(int pid, ParsePid(Pos(c, 1)));
+  static const auto* const kNames = new absl::flat_hash_map<std::string, int>{
+      {"vm", 0x100}, {"thread", 0x10000}};
+  MMCTL_PARSE(int flags, ParseBits(c.args.Get("flags", ""), *kNames, "CLONE_"));
+  return PrintPid(c, c.client.Clone(pid, flags));
+}
+
+Outcome CmdFork(Context& c) {
+  MMCTL_PARSE(int pid, ParsePid(Pos(c, 1)));
+  return PrintPid(c, c.client.Fork(pid));
+}
+
+Outcome CmdExec(Context& c) {
+  MMCTL_PARSE(int pid, ParsePid(Pos(c, 1)));
+  v1::ExecImage image;
+  Outcome o = ParseExecImage(c, &image);
+  if (o.exit_code != kExitOk) return o;
+  return Done(c, c.client.Exec(pid, image));
+}
+
+Outcome CmdExit(Context& c) {
+  MMCTL_PARSE(int pid, ParsePid(Pos(c, 1)));
+  return Done(c, c.client.Exit(pid));
+}
+
+Outcome CmdKthread(Context& c) {
+  if (Pos(c, 1).empty()) return Usage("kthread NAME");
+  return PrintPid(c, c.client.CreateKernelThread(Pos(c, 1)));
+}
+
+Outcome CmdSchedule(Context& c) {
+  MMCTL_PARSE(int cpu, ParseIndex(Pos(c, 1), "cpu"));
+  MMCTL_PARSE(int pid, ParseIndex(Pos(c, 2), "pid"));
+  return Done(c, c.client.Schedule(cpu, pid));
+}
+
+// ------------------------------------------------------------- pages
+
+Outcome CmdTouch(Context& c) {
+  MMCTL_PARSE(int pid, ParsePid(Pos(c, 1)));
+  MMCTL_PARSE(uint64_t addr, ParseSize(Pos(c, 2)));
+  static const auto* const kAccess =
+      new absl::flat_hash_map<std::string, v1::FaultAccess>{
+          {"read", v1::FAULT_ACCESS_READ},
+          {"write", v1::FAULT_ACCESS_WRITE},
+          {"exec", v1::FAULT_ACCESS_EXEC}};
+  auto access = kAccess->find(c.args.Get("access", "read"));
+  if (access == kAccess->end()) return Usage("--access is read, write or exec");
+  absl::StatusOr<v1::TouchResponse> r =
+      c.client.Touch(pid, addr, access->second, c.args.Has("kernel"));
+  if (!r.ok()) return Failed(r.status());
+  if (MaybeJson(c, *r)) return Ok();
+  std::string line = absl::StrCat(
+      EnumText(v1::FaultKind_Name(r->kind()), "FAULT_KIND_"), " ",
+      EnumText(v1::FaultSource_Name(r->source()), "FAULT_SOURCE_"));
+  if (r->si_code() != 0) absl::StrAppend(&line, " si_code=", r->si_code());
+  if (r->stack_expanded()) absl::StrAppend(&line, " stack_expanded");
+  if (r->vmalloc_synced()) absl::StrAppend(&line, " vmalloc_synced");
+  if (r->oom_victim_pid() != 0) {
+    absl::StrAppend(&line, " oom_victim=", r->oom_victim_pid());
+  }
+  if (r->oom_killed_self()) absl::StrAppend(&line, " oom_killed_self");
+  std::printf("%s\n", line.c_str());
+  return Ok();
+}
+
+Outcome CmdMincore(Context& c) {
+  MMCTL_PARSE(Range r, ParseRange(c));
+  absl::StatusOr<std::string> vec = c.client.Mincore(r.pid, r.addr, r.len);
+  if (!vec.ok()) return Failed(vec.status());
+  // One character per page: 1 resident, 0 not.
+  std::string bits;
+  for (char byte : *vec) bits.push_back((byte & 1) != 0 ? '1' : '0');
+  const size_t resident = std::count(bits.begin(), bits.end(), '1');
+  if (c.json) {
+    std::printf("{\"pages\":%zu,\"resident\":%zu,\"vec\":\"%s\"}\n",
+                bits.size(), resident, bits.c_str());
+  } else {
+    std::printf("%s\n%zu of %zu pages resident\n", bits.c_str(), resident,
+                bits.size());
+  }
+  return Ok();
+}
+
+Outcome CmdVmalloc(Context& c) {
+  MMCTL_PARSE(uint64_t pages, ParseSize(Pos(c, 1)));
+  return PrintAddr(c, c.client.Vmalloc(pages), "addr");
+}
+
+Outcome CmdVfree(Context& c) {
+  MMCTL_PARSE(uint64_t addr, ParseSize(Pos(c, 1)));
+  return Done(c, c.client.Vfree(addr));
+}
+
+Outcome CmdReclaim(Context& c) {
+  MMCTL_PARSE(uint64_t pages, ParseSize(Pos(c, 1)));
+  absl::StatusOr<uint64_t> freed = c.client.Reclaim(pages);
+  if (!freed.ok()) return Failed(freed.status());
+  v1::ReclaimResponse resp;
+  resp.set_freed(*freed);
+  if (!MaybeJson(c, resp)) {
+    std::printf("freed %llu pages\n", static_cast<unsigned long long>(*freed));
+  }
+  return Ok();
+}
+
+// ------------------------------------------------------------- views
+
+Outcome CmdSmaps(Context& c) {
+  MMCTL_PARSE(int pid, ParsePid(Pos(c, 1)));
+  absl::StatusOr<v1::GetSmapsResponse> smaps = c.client.GetSmaps(pid);
+  if (!smaps.ok()) return Failed(smaps.status());
+  if (!MaybeJson(c, *smaps)) std::fputs(smaps->text().c_str(), stdout);
+  return Ok();
+}
+
+Outcome CmdStatus(Context& c) {
+  MMCTL_PARSE(int pid, ParsePid(Pos(c, 1)));
+  return PrintText(c, c.client.GetStatus(pid));
+}
+
+Outcome CmdTasks(Context& c) {
+  absl::StatusOr<std::vector<v1::TaskInfo>> tasks = c.client.ListTasks();
+  if (!tasks.ok()) return Failed(tasks.status());
+  v1::ListTasksResponse resp;
+  for (const auto& t : *tasks) *resp.add_tasks() = t;
+  if (MaybeJson(c, resp)) return Ok();
+  std::printf("%7s %7s %7s %-13s %-16s %3s %5s %9s\n", "PID", "TGID", "PPID",
+              "KIND", "COMM", "CPU", "MM", "ACTIVE_MM");
+  for (const auto& t : *tasks) {
+    std::printf(
+        "%7d %7d %7d %-13s %-16s %3s %5s %9s\n", t.pid(), t.tgid(), t.ppid(),
+        EnumText(v1::TaskKind_Name(t.kind()), "TASK_KIND_").c_str(),
+        t.comm().c_str(), t.cpu() < 0 ? "-" : absl::StrCat(t.cpu()).c_str(),
+        MmIdText(t.mm_id()).c_str(), MmIdText(t.active_mm_id()).c_str());
+  }
+  return Ok();
+}
+
+Outcome CmdMmlist(Context& c) {
+  absl::StatusOr<std::vector<v1::MmInfo>> mms = c.client.ListMms();
+  if (!mms.ok()) return Failed(mms.status());
+  v1::ListMmsResponse resp;
+  for (const auto& m : *mms) *resp.add_mms() = m;
+  if (MaybeJson(c, resp)) return Ok();
+  std::printf("%5s %5s %5s %9s %-16s %9s %8s %8s %8s %8s\n", "MM_ID", "USERS",
+              "COUNT", "ON_MMLIST", "PIDS", "MAP_COUNT", "RSS_ANON", "RSS_FILE",
+              "RSS_SHM", "SWAP");
+  for (const auto& m : *mms) {
+    std::string pids =
+        m.is_init_mm() ? "init_mm" : absl::StrJoin(m.pids(), ",");
+    if (pids.empty()) pids = "-";
+    const v1::PageStats& p = m.pages();
+    std::printf("%5llu %5d %5d %9s %-16s %9d %8llu %8llu %8llu %8llu\n",
+                static_cast<unsigned long long>(m.mm_id()), m.mm_users(),
+                m.mm_count(), m.on_mmlist() ? "yes" : "no", pids.c_str(),
+                m.map_count(), static_cast<unsigned long long>(p.rss_anon()),
+                static_cast<unsigned long long>(p.rss_file()),
+                static_cast<unsigned long long>(p.rss_shmem()),
+                static_cast<unsigned long long>(p.rss_swap()));
+  }
+  return Ok();
+}
+
+Outcome CmdCpus(Context& c) {
+  absl::StatusOr<std::vector<v1::CpuInfo>> cpus = c.client.ListCpus();
+  if (!cpus.ok()) return Failed(cpus.status());
+  v1::ListCpusResponse resp;
+  for (const auto& cpu : *cpus) *resp.add_cpus() = cpu;
+  if (MaybeJson(c, resp)) return Ok();
+  std::printf("%3s %7s %9s\n", "CPU", "CURR", "ACTIVE_MM");
+  for (const auto& cpu : *cpus) {
+    std::printf("%3d %7d %9s\n", cpu.cpu(), cpu.curr_pid(),
+                MmIdText(cpu.active_mm_id()).c_str());
+  }
+  return Ok();
+}
+
+Outcome CmdStats(Context& c) {
+  absl::StatusOr<v1::GetSystemStatsResponse> s = c.client.GetSystemStats();
+  if (!s.ok()) return Failed(s.status());
+  if (MaybeJson(c, *s)) return Ok();
+  const v1::PhysStats& p = s->phys();
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  std::printf(
+      "processes        %d\nlwps             %d\nkernel_threads   %d\n"
+      "mmlist_nr        %d\nmm_descriptors   %d\n"
+      "frames           %llu free of %llu\npage_cache       %llu pages\n"
+      "kernel_pages     %llu\nswap             %llu free of %llu\n"
+      "swap_cache       %llu pages\nswap_outs        %llu\n"
+      "swap_ins         %llu\nvmalloc_pages    %llu\n"
+      "forks            %llu\nclones           %llu\nexecs            %llu\n"
+      "exits            %llu\nreclaim_runs     %llu\noom_kills        %llu\n",
+      s->processes(), s->lwps(), s->kernel_threads(), s->mmlist_nr(),
+      s->mm_descriptors(), u(p.frames_free()), u(p.frames_total()),
+      u(p.page_cache_pages()), u(p.kernel_pages()), u(p.swap_free()),
+      u(p.swap_total()), u(p.swap_cache_pages()), u(p.swap_outs()),
+      u(p.swap_ins()), u(s->vmalloc_pages()), u(s->forks()), u(s->clones()),
+      u(s->execs()), u(s->exits()), u(s->reclaim_runs()), u(s->oom_kills()));
+  for (const v1::OomEvent& e : s->oom_events()) {
+    std::printf("oom: killed %d (mm %llu, rss %llu, swap %llu) for %d\n",
+                e.victim_pid(), u(e.victim_mm_id()), u(e.rss_pages()),
+                u(e.swap_pages()), e.triggered_by_pid());
+  }
   return Ok();
 }
 
@@ -796,7 +1084,51 @@ const std::vector<Verb>& Verbs() {
        CmdUnmappedArea},
       {"maps", "maps PID   (/proc/PID/maps text)", {}, CmdMaps},
       {"vmas", "vmas PID   (every VMA with its flags)", {}, CmdVmas},
-      {"mm", "mm PID     (the mm_struct fields)", {}, CmdMm},
+      {"mm", "mm PID     (the mm_struct fields, rss and faults)", {}, CmdMm},
+      {"clone",
+       "clone PID [--flags vm,thread]   (prints the child's pid)",
+       {"flags"},
+       CmdClone},
+      {"fork", "fork PID   (prints the child's pid)", {}, CmdFork},
+      {"exec",
+       "exec PID [--exe NAME] [--code SIZE] [--data SIZE] [--bss SIZE] "
+       "[--heap SIZE] [--stack SIZE]",
+       ExecOptions(), CmdExec},
+      {"exit", "exit PID", {}, CmdExit},
+      {"kthread",
+       "kthread NAME   (a kernel thread; prints its pid)",
+       {},
+       CmdKthread},
+      {"schedule",
+       "schedule CPU PID   (PID 0: the CPU's idle task)",
+       {},
+       CmdSchedule},
+      {"touch",
+       "touch PID ADDR [--access read|write|exec] [--kernel]",
+       {"access", "kernel"},
+       CmdTouch},
+      {"mincore",
+       "mincore PID ADDR LEN   (1 per resident page)",
+       {},
+       CmdMincore},
+      {"vmalloc", "vmalloc PAGES   (prints the address)", {}, CmdVmalloc},
+      {"vfree", "vfree ADDR", {}, CmdVfree},
+      {"reclaim",
+       "reclaim PAGES   (swap_out; prints the pages freed)",
+       {},
+       CmdReclaim},
+      {"smaps", "smaps PID   (/proc/PID/smaps text)", {}, CmdSmaps},
+      {"status", "status PID   (/proc/PID/status text)", {}, CmdStatus},
+      {"tasks", "tasks   (the task table)", {}, CmdTasks},
+      {"mmlist",
+       "mmlist   (every memory descriptor, init_mm first)",
+       {},
+       CmdMmlist},
+      {"cpus", "cpus   (what each CPU runs, its active_mm)", {}, CmdCpus},
+      {"stats",
+       "stats   (system counters, memory, swap, OOM kills)",
+       {},
+       CmdStats},
   };
   return *kVerbs;
 }

@@ -17,7 +17,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "core/limits.h"
 #include "core/mm_registry.h"
 #include "core/mm_struct.h"
@@ -37,6 +40,13 @@ ABSL_FLAG(int, max_map_count, mmsim::kDefaultMaxMapCount,
           "vm.max_map_count of new processes");
 ABSL_FLAG(uint64_t, mmap_min_addr, mmsim::kDefaultMmapMinAddr,
           "vm.mmap_min_addr of new processes (bytes)");
+ABSL_FLAG(uint64_t, frames, uint64_t{1} << 20,
+          "simulated RAM in 4 KiB frames (default 4 GiB)");
+ABSL_FLAG(uint64_t, swap_pages, uint64_t{1} << 20,
+          "swap area in 4 KiB pages (0: no swap; default 4 GiB)");
+ABSL_FLAG(int, cpus, 2, "simulated CPUs (1 to 64: cpu_vm_mask is 64 bits)");
+ABSL_FLAG(int, max_tasks, 1 << 20,
+          "most tasks at once; clone/fork beyond it fail with EAGAIN");
 ABSL_FLAG(int, metrics_max_pids, 100,
           "export per-process metrics for at most this many processes");
 ABSL_FLAG(std::string, port_file, "",
@@ -58,6 +68,10 @@ bool WritePortFile(const std::string& path, int grpc_port, int metrics_port) {
     if (!out.good()) return false;
   }
   return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+absl::Status Bad(absl::string_view what) {
+  return absl::InvalidArgumentError(what);
 }
 
 // Returns "host:port" with the port of `address` replaced by `port`.
@@ -87,18 +101,41 @@ void PrintBanner(const std::string& grpc_target,
   std::fflush(stdout);
 }
 
+// Returns the system the flags describe, or a message saying which flag is
+// out of range. The frame and swap bounds are PhysMem's (pfns and swap
+// slots are 32 bits, one value reserved).
+absl::StatusOr<SystemConfig> SystemConfigFromFlags() {
+  constexpr uint64_t kMaxPages = (uint64_t{1} << 32) - 2;
+  SystemConfig config;
+  config.mm.max_map_count = absl::GetFlag(FLAGS_max_map_count);
+  config.mm.mmap_min_addr = absl::GetFlag(FLAGS_mmap_min_addr);
+  config.phys.frames = absl::GetFlag(FLAGS_frames);
+  config.phys.swap_pages = absl::GetFlag(FLAGS_swap_pages);
+  config.cpus = absl::GetFlag(FLAGS_cpus);
+  config.max_tasks = absl::GetFlag(FLAGS_max_tasks);
+  if (config.mm.max_map_count <= 0) return Bad("--max_map_count must be > 0");
+  if (absl::GetFlag(FLAGS_metrics_max_pids) < 0) {
+    return Bad("--metrics_max_pids must be >= 0");
+  }
+  if (config.phys.frames == 0 || config.phys.frames > kMaxPages) {
+    return Bad(absl::StrCat("--frames must be in [1, ", kMaxPages, "]"));
+  }
+  if (config.phys.swap_pages > kMaxPages) {
+    return Bad(absl::StrCat("--swap_pages must be in [0, ", kMaxPages, "]"));
+  }
+  if (config.cpus < 1 || config.cpus > 64) return Bad("--cpus must be 1..64");
+  if (config.max_tasks <= 0) return Bad("--max_tasks must be > 0");
+  return config;
+}
+
 int Run(const sigset_t& stop_signals) {
-  if (absl::GetFlag(FLAGS_max_map_count) <= 0 ||
-      absl::GetFlag(FLAGS_metrics_max_pids) < 0) {
-    std::fprintf(stderr,
-                 "mmsimd: --max_map_count must be > 0 and "
-                 "--metrics_max_pids >= 0\n");
+  absl::StatusOr<SystemConfig> config = SystemConfigFromFlags();
+  if (!config.ok()) {
+    std::fprintf(stderr, "mmsimd: %s\n",
+                 std::string(config.status().message()).c_str());
     return 2;
   }
-  MmConfig config;
-  config.max_map_count = absl::GetFlag(FLAGS_max_map_count);
-  config.mmap_min_addr = absl::GetFlag(FLAGS_mmap_min_addr);
-  MmRegistry registry(config);
+  MmRegistry registry(*config);
   MmServiceImpl service(&registry);
 
   auto metrics = std::make_shared<prometheus::Registry>();

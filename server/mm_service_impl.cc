@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/linux_error.h"
+#include "core/status_macros.h"
 #include "core/vma.h"
 #include "server/grpc_status.h"
 #include "server/proto_convert.h"
@@ -13,13 +14,13 @@
 namespace mmsim::server {
 
 absl::StatusOr<MmRef> MmServiceImpl::MmGet(int pid) const {
-  if (pid <= 0) return MalformedRequest("pid must be > 0");
+  RETURN_IF_ERROR(ValidatePid(pid));
   return registry_->MmGet(pid);
 }
 
 absl::StatusOr<std::shared_ptr<const MmStruct>> MmServiceImpl::MmPeek(
     int pid) const {
-  if (pid <= 0) return MalformedRequest("pid must be > 0");
+  RETURN_IF_ERROR(ValidatePid(pid));
   return registry_->MmPeek(pid);
 }
 
@@ -46,9 +47,8 @@ grpc::Status MmServiceImpl::CreateProcess(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::RemoveProcess(grpc::ServerContext* ctx,
                                           const v1::RemoveProcessRequest* req,
                                           v1::RemoveProcessResponse* /*resp*/) {
-  if (req->pid() <= 0) {
-    return ToGrpcStatus(MalformedRequest("pid must be > 0"), ctx);
-  }
+  absl::Status valid = ValidatePid(req->pid());
+  if (!valid.ok()) return ToGrpcStatus(valid, ctx);
   return ToGrpcStatus(registry_->RemoveProcess(req->pid()), ctx);
 }
 
@@ -252,7 +252,7 @@ grpc::Status MmServiceImpl::GetMm(grpc::ServerContext* ctx,
                                   v1::GetMmResponse* resp) {
   absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  MmToProto(req->pid(), (*mm)->Counters(), (*mm)->config(), resp);
+  MmToProto(req->pid(), **mm, resp);
   return grpc::Status::OK;
 }
 
@@ -271,6 +271,173 @@ grpc::Status MmServiceImpl::GetMaps(grpc::ServerContext* ctx,
   absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   resp->set_text((*mm)->ProcMaps());
+  return grpc::Status::OK;
+}
+
+// Tasks call core with the pid itself: core pins what it needs (a clone
+// of a kernel thread has no mm to pin).
+
+grpc::Status MmServiceImpl::Clone(grpc::ServerContext* ctx,
+                                  const v1::CloneRequest* req,
+                                  v1::CloneResponse* resp) {
+  absl::Status valid = ValidatePid(req->pid());
+  if (!valid.ok()) return ToGrpcStatus(valid, ctx);
+  absl::StatusOr<int> child = registry_->Clone(req->pid(), req->flags());
+  if (child.ok()) resp->set_pid(*child);
+  return ToGrpcStatus(child.status(), ctx);
+}
+
+grpc::Status MmServiceImpl::Fork(grpc::ServerContext* ctx,
+                                 const v1::ForkRequest* req,
+                                 v1::ForkResponse* resp) {
+  absl::Status valid = ValidatePid(req->pid());
+  if (!valid.ok()) return ToGrpcStatus(valid, ctx);
+  absl::StatusOr<int> child = registry_->Fork(req->pid());
+  if (child.ok()) resp->set_pid(*child);
+  return ToGrpcStatus(child.status(), ctx);
+}
+
+grpc::Status MmServiceImpl::Exec(grpc::ServerContext* ctx,
+                                 const v1::ExecRequest* req,
+                                 v1::ExecResponse* /*resp*/) {
+  absl::Status valid = ValidatePid(req->pid());
+  if (valid.ok() && !req->has_image()) {
+    valid = MalformedRequest("image is required");
+  }
+  if (!valid.ok()) return ToGrpcStatus(valid, ctx);
+  return ToGrpcStatus(
+      registry_->Exec(req->pid(), ExecImageFromProto(req->image())), ctx);
+}
+
+grpc::Status MmServiceImpl::Exit(grpc::ServerContext* ctx,
+                                 const v1::ExitRequest* req,
+                                 v1::ExitResponse* /*resp*/) {
+  absl::Status valid = ValidatePid(req->pid());
+  if (!valid.ok()) return ToGrpcStatus(valid, ctx);
+  return ToGrpcStatus(registry_->Exit(req->pid()), ctx);
+}
+
+grpc::Status MmServiceImpl::CreateKernelThread(
+    grpc::ServerContext* ctx, const v1::CreateKernelThreadRequest* req,
+    v1::CreateKernelThreadResponse* resp) {
+  if (req->name().empty()) {
+    return ToGrpcStatus(MalformedRequest("name is required"), ctx);
+  }
+  absl::StatusOr<int> pid = registry_->CreateKernelThread(req->name());
+  if (pid.ok()) resp->set_pid(*pid);
+  return ToGrpcStatus(pid.status(), ctx);
+}
+
+grpc::Status MmServiceImpl::Schedule(grpc::ServerContext* ctx,
+                                     const v1::ScheduleRequest* req,
+                                     v1::ScheduleResponse* /*resp*/) {
+  // pid 0 is meaningful here (the idle task); a CPU out of range is core's
+  // EINVAL.
+  if (req->pid() < 0) {
+    return ToGrpcStatus(MalformedRequest("pid must be >= 0"), ctx);
+  }
+  return ToGrpcStatus(registry_->Schedule(req->cpu(), req->pid()), ctx);
+}
+
+grpc::Status MmServiceImpl::Touch(grpc::ServerContext* ctx,
+                                  const v1::TouchRequest* req,
+                                  v1::TouchResponse* resp) {
+  absl::StatusOr<FaultAccess> access = FaultAccessFromProto(req->access());
+  absl::Status valid = ValidatePid(req->pid());
+  if (valid.ok()) valid = access.status();
+  if (!valid.ok()) return ToGrpcStatus(valid, ctx);
+  absl::StatusOr<TouchResult> result = registry_->Touch(
+      req->pid(), req->addr(), *access, /*user=*/!req->kernel_mode());
+  if (result.ok()) TouchResultToProto(*result, resp);
+  return ToGrpcStatus(result.status(), ctx);
+}
+
+grpc::Status MmServiceImpl::Mincore(grpc::ServerContext* ctx,
+                                    const v1::MincoreRequest* req,
+                                    v1::MincoreResponse* resp) {
+  absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  absl::StatusOr<std::vector<uint8_t>> vec =
+      (*mm)->Mincore(req->start(), req->len());
+  if (vec.ok()) resp->set_vec(std::string(vec->begin(), vec->end()));
+  return ToGrpcStatus(vec.status(), ctx);
+}
+
+grpc::Status MmServiceImpl::Vmalloc(grpc::ServerContext* ctx,
+                                    const v1::VmallocRequest* req,
+                                    v1::VmallocResponse* resp) {
+  absl::StatusOr<uint64_t> addr = registry_->Vmalloc(req->pages());
+  if (addr.ok()) resp->set_addr(*addr);
+  return ToGrpcStatus(addr.status(), ctx);
+}
+
+grpc::Status MmServiceImpl::Vfree(grpc::ServerContext* ctx,
+                                  const v1::VfreeRequest* req,
+                                  v1::VfreeResponse* /*resp*/) {
+  return ToGrpcStatus(registry_->Vfree(req->addr()), ctx);
+}
+
+grpc::Status MmServiceImpl::Reclaim(grpc::ServerContext* ctx,
+                                    const v1::ReclaimRequest* req,
+                                    v1::ReclaimResponse* resp) {
+  if (req->pages() == 0) {
+    return ToGrpcStatus(MalformedRequest("pages must be > 0"), ctx);
+  }
+  resp->set_freed(registry_->Reclaim(req->pages(), /*locked_mm=*/nullptr));
+  return grpc::Status::OK;
+}
+
+grpc::Status MmServiceImpl::GetSmaps(grpc::ServerContext* ctx,
+                                     const v1::GetSmapsRequest* req,
+                                     v1::GetSmapsResponse* resp) {
+  absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
+  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  // Two snapshots: a fault between them may make text and counts differ.
+  resp->set_text((*mm)->ProcSmaps());
+  for (const VmaSmaps& smaps : (*mm)->Smaps()) {
+    SmapsToProto(smaps, resp->add_regions());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MmServiceImpl::GetStatus(grpc::ServerContext* ctx,
+                                      const v1::GetStatusRequest* req,
+                                      v1::GetStatusResponse* resp) {
+  absl::Status valid = ValidatePid(req->pid());
+  if (!valid.ok()) return ToGrpcStatus(valid, ctx);
+  absl::StatusOr<std::string> text = registry_->ProcStatus(req->pid());
+  if (text.ok()) resp->set_text(*std::move(text));
+  return ToGrpcStatus(text.status(), ctx);
+}
+
+grpc::Status MmServiceImpl::ListTasks(grpc::ServerContext* /*ctx*/,
+                                      const v1::ListTasksRequest* /*req*/,
+                                      v1::ListTasksResponse* resp) {
+  for (const TaskInfo& task : registry_->Tasks()) {
+    TaskToProto(task, resp->add_tasks());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MmServiceImpl::ListMms(grpc::ServerContext* /*ctx*/,
+                                    const v1::ListMmsRequest* /*req*/,
+                                    v1::ListMmsResponse* resp) {
+  for (const MmInfo& mm : registry_->Mms()) MmInfoToProto(mm, resp->add_mms());
+  return grpc::Status::OK;
+}
+
+grpc::Status MmServiceImpl::ListCpus(grpc::ServerContext* /*ctx*/,
+                                     const v1::ListCpusRequest* /*req*/,
+                                     v1::ListCpusResponse* resp) {
+  for (const CpuInfo& cpu : registry_->Cpus())
+    CpuToProto(cpu, resp->add_cpus());
+  return grpc::Status::OK;
+}
+
+grpc::Status MmServiceImpl::GetSystemStats(
+    grpc::ServerContext* /*ctx*/, const v1::GetSystemStatsRequest* /*req*/,
+    v1::GetSystemStatsResponse* resp) {
+  StatsToProto(registry_->Stats(), registry_->OomEvents(), resp);
   return grpc::Status::OK;
 }
 

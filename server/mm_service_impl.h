@@ -73,6 +73,47 @@ class MmServiceImpl final : public v1::MemoryManager::Service {
                         v1::ListVmasResponse* resp) override;
   grpc::Status GetMaps(grpc::ServerContext* ctx, const v1::GetMapsRequest* req,
                        v1::GetMapsResponse* resp) override;
+  grpc::Status Clone(grpc::ServerContext* ctx, const v1::CloneRequest* req,
+                     v1::CloneResponse* resp) override;
+  grpc::Status Fork(grpc::ServerContext* ctx, const v1::ForkRequest* req,
+                    v1::ForkResponse* resp) override;
+  grpc::Status Exec(grpc::ServerContext* ctx, const v1::ExecRequest* req,
+                    v1::ExecResponse* resp) override;
+  grpc::Status Exit(grpc::ServerContext* ctx, const v1::ExitRequest* req,
+                    v1::ExitResponse* resp) override;
+  grpc::Status CreateKernelThread(
+      grpc::ServerContext* ctx, const v1::CreateKernelThreadRequest* req,
+      v1::CreateKernelThreadResponse* resp) override;
+  grpc::Status Schedule(grpc::ServerContext* ctx,
+                        const v1::ScheduleRequest* req,
+                        v1::ScheduleResponse* resp) override;
+  grpc::Status Touch(grpc::ServerContext* ctx, const v1::TouchRequest* req,
+                     v1::TouchResponse* resp) override;
+  grpc::Status Mincore(grpc::ServerContext* ctx, const v1::MincoreRequest* req,
+                       v1::MincoreResponse* resp) override;
+  grpc::Status Vmalloc(grpc::ServerContext* ctx, const v1::VmallocRequest* req,
+                       v1::VmallocResponse* resp) override;
+  grpc::Status Vfree(grpc::ServerContext* ctx, const v1::VfreeRequest* req,
+                     v1::VfreeResponse* resp) override;
+  grpc::Status Reclaim(grpc::ServerContext* ctx, const v1::ReclaimRequest* req,
+                       v1::ReclaimResponse* resp) override;
+  grpc::Status GetSmaps(grpc::ServerContext* ctx,
+                        const v1::GetSmapsRequest* req,
+                        v1::GetSmapsResponse* resp) override;
+  grpc::Status GetStatus(grpc::ServerContext* ctx,
+                         const v1::GetStatusRequest* req,
+                         v1::GetStatusResponse* resp) override;
+  grpc::Status ListTasks(grpc::ServerContext* ctx,
+                         const v1::ListTasksRequest* req,
+                         v1::ListTasksResponse* resp) override;
+  grpc::Status ListMms(grpc::ServerContext* ctx, const v1::ListMmsRequest* req,
+                       v1::ListMmsResponse* resp) override;
+  grpc::Status ListCpus(grpc::ServerContext* ctx,
+                        const v1::ListCpusRequest* req,
+                        v1::ListCpusResponse* resp) override;
+  grpc::Status GetSystemStats(grpc::ServerContext* ctx,
+                              const v1::GetSystemStatsRequest* req,
+                              v1::GetSystemStatsResponse* resp) override;
 
  private:
   // Pins the mm of `pid`. Errors: EINVAL for pid <= 0 (a missing field),

@@ -14,6 +14,9 @@
 namespace mmsim::server {
 namespace {
 
+// SmapsCounts keeps pss in bytes << 12 (Linux: PSS_SHIFT).
+constexpr int kPssShift = 12;
+
 void LayoutToProto(const MmLayout& layout, v1::Layout* out) {
   out->set_start_code(layout.start_code);
   out->set_end_code(layout.end_code);
@@ -130,8 +133,9 @@ void RlimitsToProto(const Rlimits& rlimits, v1::Rlimits* out) {
   RlimitToProto(rlimits.memlock, out->mutable_memlock());
 }
 
-void MmToProto(int pid, const MmCounters& counters, const MmConfig& config,
-               v1::GetMmResponse* out) {
+void MmToProto(int pid, const MmStruct& mm, v1::GetMmResponse* out) {
+  const MmCounters counters = mm.Counters();
+  const MmConfig config = mm.config();
   out->set_pid(pid);
   out->set_map_count(counters.map_count);
   out->set_total_vm(counters.total_vm);
@@ -148,6 +152,143 @@ void MmToProto(int pid, const MmCounters& counters, const MmConfig& config,
   RlimitsToProto(config.rlimits, out->mutable_rlimits());
   out->set_max_map_count(config.max_map_count);
   out->set_mmap_min_addr(config.mmap_min_addr);
+  PageStatsToProto(mm.PageStats(), out->mutable_pages());
+  out->set_mm_id(mm.mm_id);
+}
+
+void PageStatsToProto(const MmPageStats& pages, v1::PageStats* out) {
+  out->set_rss_anon(pages.rss.anon);
+  out->set_rss_file(pages.rss.file);
+  out->set_rss_shmem(pages.rss.shmem);
+  out->set_rss_swap(pages.rss.swap);
+  out->set_hiwater_rss(pages.hiwater_rss);
+  out->set_pgtable_pages(pages.pgtable_pages);
+  out->set_min_flt(pages.min_flt);
+  out->set_maj_flt(pages.maj_flt);
+  out->set_cow_faults(pages.cow_faults);
+  out->set_segv_maperr(pages.segv_maperr);
+  out->set_segv_accerr(pages.segv_accerr);
+  out->set_vmalloc_syncs(pages.vmalloc_syncs);
+  out->set_cpu_vm_mask(pages.cpu_vm_mask);
+}
+
+void TouchResultToProto(const TouchResult& result, v1::TouchResponse* out) {
+  // Core's enums and the proto's are in the same order, the proto's
+  // shifted by one for UNSPECIFIED = 0.
+  out->set_kind(static_cast<v1::FaultKind>(static_cast<int>(result.fault.kind) +
+                                           v1::FAULT_KIND_NONE));
+  out->set_source(static_cast<v1::FaultSource>(
+      static_cast<int>(result.fault.source) + v1::FAULT_SOURCE_NONE));
+  out->set_si_code(result.fault.si_code);
+  out->set_stack_expanded(result.fault.stack_expanded);
+  out->set_vmalloc_synced(result.fault.vmalloc_synced);
+  out->set_oom_victim_pid(result.oom_victim_pid);
+  out->set_oom_killed_self(result.oom_killed_self);
+}
+
+void SmapsToProto(const VmaSmaps& smaps, v1::SmapsRegion* out) {
+  VmaToProto(smaps.vma, out->mutable_vma());
+  const SmapsCounts& c = smaps.counts;
+  v1::SmapsCounts* o = out->mutable_counts();
+  o->set_rss(c.rss);
+  o->set_pss(c.pss_shifted >> kPssShift);
+  o->set_pss_dirty(c.pss_dirty_shifted >> kPssShift);
+  o->set_shared_clean(c.shared_clean);
+  o->set_shared_dirty(c.shared_dirty);
+  o->set_private_clean(c.private_clean);
+  o->set_private_dirty(c.private_dirty);
+  o->set_referenced(c.referenced);
+  o->set_anonymous(c.anonymous);
+  o->set_swap(c.swap);
+  o->set_locked(c.locked_shifted >> kPssShift);
+}
+
+void TaskToProto(const TaskInfo& task, v1::TaskInfo* out) {
+  out->set_pid(task.pid);
+  out->set_tgid(task.tgid);
+  out->set_ppid(task.ppid);
+  // Same order as core's TaskKind, shifted by one for UNSPECIFIED = 0.
+  out->set_kind(static_cast<v1::TaskKind>(static_cast<int>(task.kind) +
+                                          v1::TASK_KIND_PROCESS));
+  out->set_comm(task.comm);
+  out->set_cpu(task.cpu);
+  out->set_mm_id(task.mm_id);
+  out->set_active_mm_id(task.active_mm_id);
+}
+
+void MmInfoToProto(const MmInfo& mm, v1::MmInfo* out) {
+  out->set_mm_id(mm.mm_id);
+  out->set_mm_users(mm.mm_users);
+  out->set_mm_count(mm.mm_count);
+  out->set_on_mmlist(mm.on_mmlist);
+  out->set_is_init_mm(mm.is_init_mm);
+  for (int pid : mm.pids) out->add_pids(pid);
+  out->set_map_count(mm.counters.map_count);
+  out->set_total_vm(mm.counters.total_vm);
+  out->set_locked_vm(mm.counters.locked_vm);
+  out->set_data_vm(mm.counters.data_vm);
+  out->set_exec_vm(mm.counters.exec_vm);
+  out->set_stack_vm(mm.counters.stack_vm);
+  out->set_hiwater_vm(mm.counters.hiwater_vm);
+  PageStatsToProto(mm.pages, out->mutable_pages());
+}
+
+void CpuToProto(const CpuInfo& cpu, v1::CpuInfo* out) {
+  out->set_cpu(cpu.cpu);
+  out->set_curr_pid(cpu.curr_pid);
+  out->set_active_mm_id(cpu.active_mm_id);
+}
+
+void StatsToProto(const SystemStats& stats, const std::vector<OomEvent>& ooms,
+                  v1::GetSystemStatsResponse* out) {
+  out->set_processes(stats.processes);
+  out->set_lwps(stats.lwps);
+  out->set_kernel_threads(stats.kernel_threads);
+  out->set_mmlist_nr(stats.mmlist_nr);
+  out->set_mm_descriptors(stats.mm_descriptors);
+  v1::PhysStats* phys = out->mutable_phys();
+  phys->set_frames_total(stats.phys.frames_total);
+  phys->set_frames_free(stats.phys.frames_free);
+  phys->set_page_cache_pages(stats.phys.page_cache_pages);
+  phys->set_swap_total(stats.phys.swap_total);
+  phys->set_swap_free(stats.phys.swap_free);
+  phys->set_swap_cache_pages(stats.phys.swap_cache_pages);
+  phys->set_kernel_pages(stats.phys.kernel_pages);
+  phys->set_swap_outs(stats.phys.swap_outs);
+  phys->set_swap_ins(stats.phys.swap_ins);
+  out->set_oom_kills(stats.oom_kills);
+  out->set_vmalloc_pages(stats.vmalloc_pages);
+  out->set_forks(stats.forks);
+  out->set_clones(stats.clones);
+  out->set_execs(stats.execs);
+  out->set_exits(stats.exits);
+  out->set_reclaim_runs(stats.reclaim_runs);
+  for (const OomEvent& e : ooms) {
+    v1::OomEvent* o = out->add_oom_events();
+    o->set_victim_pid(e.victim_pid);
+    o->set_victim_mm_id(e.victim_mm_id);
+    o->set_rss_pages(e.rss_pages);
+    o->set_swap_pages(e.swap_pages);
+    o->set_triggered_by_pid(e.triggered_by_pid);
+  }
+}
+
+absl::Status ValidatePid(int pid) {
+  if (pid <= 0) return MalformedRequest("pid must be > 0");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FaultAccess> FaultAccessFromProto(v1::FaultAccess access) {
+  switch (access) {
+    case v1::FAULT_ACCESS_READ:
+      return FaultAccess::kRead;
+    case v1::FAULT_ACCESS_WRITE:
+      return FaultAccess::kWrite;
+    case v1::FAULT_ACCESS_EXEC:
+      return FaultAccess::kExec;
+    default:
+      return MalformedRequest("access is unset or unknown");
+  }
 }
 
 absl::StatusOr<MmConfig> MmConfigFromProto(const MmConfig& defaults,

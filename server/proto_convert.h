@@ -5,6 +5,7 @@
 #define MMSIM_SERVER_PROTO_CONVERT_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/mm_registry.h"
@@ -18,10 +19,24 @@ namespace mmsim::server {
 void VmaToProto(const Vma& vma, v1::VmaInfo* out);
 void FileToProto(const SimFile& file, v1::FileInfo* out);
 void RlimitsToProto(const Rlimits& rlimits, v1::Rlimits* out);
-void MmToProto(int pid, const MmCounters& counters, const MmConfig& config,
-               v1::GetMmResponse* out);
+// Fills GetMm's response from one mm: counters, config, page stats.
+void MmToProto(int pid, const MmStruct& mm, v1::GetMmResponse* out);
+void PageStatsToProto(const MmPageStats& pages, v1::PageStats* out);
+void TouchResultToProto(const TouchResult& result, v1::TouchResponse* out);
+void SmapsToProto(const VmaSmaps& smaps, v1::SmapsRegion* out);
+void TaskToProto(const TaskInfo& task, v1::TaskInfo* out);
+void MmInfoToProto(const MmInfo& mm, v1::MmInfo* out);
+void CpuToProto(const CpuInfo& cpu, v1::CpuInfo* out);
+void StatsToProto(const SystemStats& stats, const std::vector<OomEvent>& ooms,
+                  v1::GetSystemStatsResponse* out);
 
 // --- proto -> core ---
+
+// Errors: EINVAL (malformed) unless pid > 0 (0 is an unset field).
+absl::Status ValidatePid(int pid);
+// Errors: EINVAL (malformed) for FAULT_ACCESS_UNSPECIFIED or an unknown
+// value.
+absl::StatusOr<FaultAccess> FaultAccessFromProto(v1::FaultAccess access);
 
 // Returns `defaults` overridden by the fields set in `config`.
 // Errors: EINVAL for max_map_count <= 0 or an rlimit with cur > max.

@@ -272,6 +272,76 @@ TEST_F(E2eTest, MmctlDrivesTheServerAndMetricsAreScraped) {
   EXPECT_THAT(ReadFile(dir_ + "/server.out"), HasSubstr("mmsimd: stopped"));
 }
 
+TEST_F(E2eTest, MmctlForkTouchAndSystemViews) {
+  StartServer();
+  CommandResult create = Mmctl({"create"});
+  ASSERT_EQ(create.exit_code, 0) << create.err;
+  const std::string p(absl::StripAsciiWhitespace(create.out));
+  CommandResult mmap = Mmctl({"mmap", p, "--len", "8K"});
+  ASSERT_EQ(mmap.exit_code, 0) << mmap.err;
+  const std::string addr(absl::StripAsciiWhitespace(mmap.out));
+
+  CommandResult write = Mmctl({"touch", p, addr, "--access", "write"});
+  ASSERT_EQ(write.exit_code, 0) << write.err;
+  EXPECT_EQ(write.out, "minor anon_page\n");
+  CommandResult fork = Mmctl({"fork", p});
+  ASSERT_EQ(fork.exit_code, 0) << fork.err;
+  const std::string child(absl::StripAsciiWhitespace(fork.out));
+  ASSERT_NE(child, p);
+  CommandResult cow = Mmctl({"touch", child, addr, "--access=write"});
+  ASSERT_EQ(cow.exit_code, 0) << cow.err;
+  EXPECT_EQ(cow.out, "minor copy_on_write\n");
+  CommandResult segv = Mmctl({"touch", child, "0x10000"});
+  EXPECT_EQ(segv.out, "sigsegv none si_code=1\n");
+  CommandResult mm = Mmctl({"mm", child});
+  EXPECT_THAT(mm.out, HasSubstr("rss_anon       1 pages (4 KiB)"));
+  EXPECT_THAT(mm.out, HasSubstr("cow 1"));
+
+  CommandResult smaps = Mmctl({"smaps", child});
+  ASSERT_EQ(smaps.exit_code, 0) << smaps.err;
+  EXPECT_THAT(smaps.out, HasSubstr(addr.substr(2) + "-"));
+  EXPECT_THAT(smaps.out, HasSubstr("Private_Dirty:         4 kB"));
+  CommandResult status = Mmctl({"status", child});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("VmRSS:"));
+  EXPECT_THAT(status.out, HasSubstr(absl::StrCat("Pid:\t", child)));
+
+  CommandResult mmlist = Mmctl({"mmlist"});
+  ASSERT_EQ(mmlist.exit_code, 0) << mmlist.err;
+  EXPECT_THAT(mmlist.out, StartsWith("MM_ID USERS COUNT ON_MMLIST PIDS"));
+  EXPECT_THAT(mmlist.out, HasSubstr("init_mm"));
+  EXPECT_THAT(mmlist.out, HasSubstr(absl::StrCat(" yes ", child, " ")));
+  CommandResult tasks = Mmctl({"tasks"});
+  ASSERT_EQ(tasks.exit_code, 0) << tasks.err;
+  EXPECT_THAT(tasks.out, HasSubstr("KIND"));
+  EXPECT_THAT(tasks.out, HasSubstr("process"));
+  CommandResult kthread = Mmctl({"kthread", "kswapd0"});
+  ASSERT_EQ(kthread.exit_code, 0) << kthread.err;
+  const std::string k(absl::StripAsciiWhitespace(kthread.out));
+  EXPECT_EQ(Mmctl({"schedule", "0", p}).exit_code, 0);
+  EXPECT_EQ(Mmctl({"schedule", "0", k}).exit_code, 0);
+  CommandResult cpus = Mmctl({"cpus", "--json"});
+  EXPECT_THAT(cpus.out, HasSubstr(absl::StrCat("\"curr_pid\":", k)));
+  CommandResult busy = Mmctl({"schedule", "1", k});
+  EXPECT_EQ(busy.exit_code, 1);
+  EXPECT_THAT(busy.err, StartsWith("mmctl: schedule: EBUSY (16): "));
+  CommandResult stats = Mmctl({"stats"});
+  EXPECT_THAT(stats.out, HasSubstr("forks            1"));
+  CommandResult gone = Mmctl({"fork", "99999"});
+  EXPECT_THAT(gone.err, StartsWith("mmctl: fork: ESRCH (3): "));
+  EXPECT_EQ(WEXITSTATUS(StopServer(SIGTERM)), 0);
+}
+
+TEST_F(E2eTest, ServerRejectsNonsenseSystemFlags) {
+  for (const char* flag : {"--frames=0", "--cpus=0", "--cpus=65",
+                           "--max_tasks=0", "--swap_pages=99999999999"}) {
+    CommandResult r = Run({MMSIMD_PATH, flag, "--grpc_address=127.0.0.1:0",
+                           "--metrics_address="});
+    EXPECT_EQ(r.exit_code, 2) << flag;
+    EXPECT_THAT(r.err, StartsWith("mmsimd: --")) << flag;
+  }
+}
+
 TEST_F(E2eTest, MmClientAndHealthAgainstTheRealServer) {
   StartServer();
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
@@ -357,7 +427,12 @@ TEST_F(E2eTest, MmctlHelpAndUsageErrors) {
                            "file",          "mmap",       "munmap",  "mprotect",
                            "mremap",        "brk",        "mlock",   "munlock",
                            "mlockall",      "munlockall", "madvise", "find-vma",
-                           "unmapped-area", "maps",       "vmas",    "mm"}) {
+                           "unmapped-area", "maps",       "vmas",    "mm",
+                           "clone",         "fork",       "exec",    "exit",
+                           "kthread",       "schedule",   "touch",   "mincore",
+                           "vmalloc",       "vfree",      "reclaim", "smaps",
+                           "status",        "tasks",      "mmlist",  "cpus",
+                           "stats"}) {
     EXPECT_THAT(help.out, HasSubstr(absl::StrCat("  ", verb))) << verb;
   }
   EXPECT_EQ(Run({MMCTL_PATH, "frobnicate"}).exit_code, 2);

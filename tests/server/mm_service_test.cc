@@ -638,6 +638,346 @@ TEST_F(MmServiceTest, MalformedRequestsAreRejectedAndChangeNothing) {
   EXPECT_THAT(*ps, SizeIs(1));
 }
 
+// ------------------------------------------------------------ tasks and pages
+
+constexpr int kCloneVm = 0x100;
+constexpr int kCloneThread = 0x10000;
+
+// The descriptor `mm_id` in ListMms, or nullopt when it is gone.
+std::optional<v1::MmInfo> FindMm(client::MmClient& client, uint64_t mm_id) {
+  absl::StatusOr<std::vector<v1::MmInfo>> mms = client.ListMms();
+  EXPECT_TRUE(mms.ok()) << mms.status();
+  for (const v1::MmInfo& mm : mms.value_or(std::vector<v1::MmInfo>())) {
+    if (mm.mm_id() == mm_id) return mm;
+  }
+  return std::nullopt;
+}
+
+uint64_t MmIdOf(client::MmClient& client, int pid) {
+  absl::StatusOr<v1::GetMmResponse> mm = client.GetMm(pid);
+  EXPECT_TRUE(mm.ok()) << mm.status();
+  return mm.ok() ? mm->mm_id() : 0;
+}
+
+TEST_F(MmServiceTest, SeedExampleLazyTlbKeepsTheDescriptorAfterExit) {
+  // Two tasks share one mm through CLONE_VM: mm_users 2, mm_count 1.
+  const int p = NewProcess();
+  absl::StatusOr<int> t = client_->Clone(p, kCloneVm);
+  ASSERT_TRUE(t.ok()) << t.status();
+  const uint64_t id = MmIdOf(*client_, p);
+  EXPECT_EQ(MmIdOf(*client_, *t), id);
+  std::optional<v1::MmInfo> mm = FindMm(*client_, id);
+  ASSERT_TRUE(mm.has_value());
+  EXPECT_EQ(mm->mm_users(), 2);
+  EXPECT_EQ(mm->mm_count(), 1);
+  EXPECT_TRUE(mm->on_mmlist());
+  EXPECT_THAT(mm->pids(), ::testing::UnorderedElementsAre(p, *t));
+
+  // A kernel thread scheduled after p on CPU 0 borrows p's mm: mm_count 2.
+  absl::StatusOr<int> k = client_->CreateKernelThread("kswapd0");
+  ASSERT_TRUE(k.ok()) << k.status();
+  ASSERT_TRUE(client_->Schedule(0, p).ok());
+  ASSERT_TRUE(client_->Schedule(0, *k).ok());
+  mm = FindMm(*client_, id);
+  ASSERT_TRUE(mm.has_value());
+  EXPECT_EQ(mm->mm_users(), 2);
+  EXPECT_EQ(mm->mm_count(), 2);
+  absl::StatusOr<std::vector<v1::CpuInfo>> cpus = client_->ListCpus();
+  ASSERT_TRUE(cpus.ok());
+  ASSERT_THAT(*cpus, SizeIs(2));
+  EXPECT_EQ((*cpus)[0].curr_pid(), *k);
+  EXPECT_EQ((*cpus)[0].active_mm_id(), id);
+
+  // Both exit: no users, regions released, the descriptor still listed.
+  ASSERT_TRUE(client_->Exit(p).ok());
+  ASSERT_TRUE(client_->Exit(*t).ok());
+  mm = FindMm(*client_, id);
+  ASSERT_TRUE(mm.has_value());
+  EXPECT_EQ(mm->mm_users(), 0);
+  EXPECT_EQ(mm->mm_count(), 1);
+  EXPECT_FALSE(mm->on_mmlist());
+  EXPECT_EQ(mm->map_count(), 0);
+  EXPECT_EQ(mm->total_vm(), 0u);
+  EXPECT_EQ(mm->pages().rss_anon() + mm->pages().rss_file(), 0u);
+  EXPECT_THAT(mm->pids(), ::testing::IsEmpty());
+
+  // A new process on CPU 0 switches the kernel thread out: mmdrop frees it.
+  const int q = NewProcess();
+  ASSERT_TRUE(client_->Schedule(0, q).ok());
+  EXPECT_FALSE(FindMm(*client_, id).has_value());
+}
+
+TEST_F(MmServiceTest, ForkThenChildWriteIsCopyOnWrite) {
+  const int parent = NewProcess();
+  absl::StatusOr<v1::GetMmResponse> mm = client_->GetMm(parent);
+  ASSERT_TRUE(mm.ok());
+  const uint64_t heap = mm->layout().start_brk();
+  absl::StatusOr<v1::TouchResponse> first =
+      client_->Touch(parent, heap, v1::FAULT_ACCESS_WRITE);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->kind(), v1::FAULT_KIND_MINOR);
+  EXPECT_EQ(first->source(), v1::FAULT_SOURCE_ANON_PAGE);
+
+  absl::StatusOr<int> child = client_->Fork(parent);
+  ASSERT_TRUE(child.ok()) << child.status();
+  EXPECT_NE(MmIdOf(*client_, *child), MmIdOf(*client_, parent));
+  absl::StatusOr<v1::TouchResponse> cow =
+      client_->Touch(*child, heap, v1::FAULT_ACCESS_WRITE);
+  ASSERT_TRUE(cow.ok()) << cow.status();
+  EXPECT_EQ(cow->kind(), v1::FAULT_KIND_MINOR);
+  EXPECT_EQ(cow->source(), v1::FAULT_SOURCE_COPY_ON_WRITE);
+
+  absl::StatusOr<v1::GetMmResponse> c = client_->GetMm(*child);
+  absl::StatusOr<v1::GetMmResponse> p = client_->GetMm(parent);
+  ASSERT_TRUE(c.ok() && p.ok());
+  EXPECT_EQ(c->pages().cow_faults(), 1u);
+  EXPECT_EQ(c->pages().rss_anon(), 1u);
+  EXPECT_EQ(p->pages().rss_anon(), 1u);
+  EXPECT_EQ(p->pages().cow_faults(), 0u);
+  EXPECT_GE(p->pages().min_flt(), 1u);
+  EXPECT_GE(c->pages().hiwater_rss(), 1u);
+  EXPECT_GT(c->pages().pgtable_pages(), 0u);
+  // The page is now the child's own: a second write does not fault.
+  absl::StatusOr<v1::TouchResponse> again =
+      client_->Touch(*child, heap, v1::FAULT_ACCESS_WRITE);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->kind(), v1::FAULT_KIND_NONE);
+}
+
+TEST_F(MmServiceTest, TouchOfAHoleIsSigsegvMaperr) {
+  const int pid = NewProcess();
+  absl::StatusOr<v1::TouchResponse> r =
+      client_->Touch(pid, 0x10000, v1::FAULT_ACCESS_READ);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->kind(), v1::FAULT_KIND_SIGSEGV);
+  EXPECT_EQ(r->si_code(), 1);  // SEGV_MAPERR
+  absl::StatusOr<v1::GetMmResponse> mm = client_->GetMm(pid);
+  ASSERT_TRUE(mm.ok());
+  EXPECT_EQ(mm->pages().segv_maperr(), 1u);
+}
+
+TEST_F(MmServiceTest, CloneThreadExecAndListTasks) {
+  const int p = NewProcess();
+  absl::StatusOr<int> t = client_->Clone(p, kCloneVm | kCloneThread);
+  ASSERT_TRUE(t.ok()) << t.status();
+  absl::StatusOr<int> k = client_->CreateKernelThread("kworker/0:1");
+  ASSERT_TRUE(k.ok());
+  absl::StatusOr<std::vector<v1::TaskInfo>> tasks = client_->ListTasks();
+  ASSERT_TRUE(tasks.ok());
+  std::optional<v1::TaskInfo> thread, kthread;
+  for (const v1::TaskInfo& task : *tasks) {
+    if (task.pid() == *t) thread = task;
+    if (task.pid() == *k) kthread = task;
+  }
+  ASSERT_TRUE(thread.has_value() && kthread.has_value());
+  EXPECT_EQ(thread->tgid(), p);
+  EXPECT_EQ(thread->kind(), v1::TASK_KIND_LWP);
+  EXPECT_EQ(thread->cpu(), -1);
+  EXPECT_EQ(kthread->kind(), v1::TASK_KIND_KERNEL_THREAD);
+  EXPECT_EQ(kthread->comm(), "kworker/0:1");
+  EXPECT_EQ(kthread->mm_id(), 0u);
+
+  // exec replaces the mm and ends the other threads of the group.
+  const uint64_t old_id = MmIdOf(*client_, p);
+  v1::ExecImage image;
+  image.set_exe_name("/bin/true");
+  ASSERT_TRUE(client_->Exec(p, image).ok());
+  EXPECT_NE(MmIdOf(*client_, p), old_id);
+  EXPECT_THAT(Maps(p), HasSubstr("/bin/true"));
+  ExpectErrno(client_->GetMm(*t).status(), absl::StatusCode::kNotFound, ESRCH);
+  absl::StatusOr<v1::GetSystemStatsResponse> stats = client_->GetSystemStats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->execs(), 1u);
+  EXPECT_EQ(stats->clones(), 1u);
+  EXPECT_EQ(stats->kernel_threads(), 1);
+  EXPECT_EQ(stats->processes(), 1);
+}
+
+TEST_F(MmServiceTest, MincoreShowsTouchedPages) {
+  const int pid = NewProcess();
+  absl::StatusOr<uint64_t> addr =
+      client_->MmapAnon(pid, 0, 4 * kPageSize, kRw, kAnon);
+  ASSERT_TRUE(addr.ok());
+  ASSERT_TRUE(
+      client_->Touch(pid, *addr + kPageSize, v1::FAULT_ACCESS_WRITE).ok());
+  absl::StatusOr<std::string> vec = client_->Mincore(pid, *addr, 4 * kPageSize);
+  ASSERT_TRUE(vec.ok()) << vec.status();
+  EXPECT_EQ(*vec, std::string("\0\1\0\0", 4));
+  ExpectErrno(client_->Mincore(pid, *addr + 1, kPageSize).status(),
+              absl::StatusCode::kInvalidArgument, EINVAL);
+}
+
+TEST_F(MmServiceTest, VmallocIsSyncedByAKernelModeTouch) {
+  absl::StatusOr<uint64_t> addr = client_->Vmalloc(4);
+  ASSERT_TRUE(addr.ok()) << addr.status();
+  const int pid = NewProcess();
+  absl::StatusOr<v1::TouchResponse> r =
+      client_->Touch(pid, *addr, v1::FAULT_ACCESS_READ, /*kernel_mode=*/true);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->vmalloc_synced());
+  absl::StatusOr<v1::GetSystemStatsResponse> stats = client_->GetSystemStats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->vmalloc_pages(), 4u);
+  ASSERT_TRUE(client_->Vfree(*addr).ok());
+  ExpectErrno(client_->Vfree(*addr), absl::StatusCode::kInvalidArgument,
+              EINVAL);
+  ExpectErrno(client_->Vmalloc(0).status(), absl::StatusCode::kInvalidArgument,
+              EINVAL);
+}
+
+TEST_F(MmServiceTest, ReclaimSwapsOutAnonymousPages) {
+  const int pid = NewProcess();
+  absl::StatusOr<uint64_t> addr =
+      client_->MmapAnon(pid, 0, 8 * kPageSize, kRw, kAnon);
+  ASSERT_TRUE(addr.ok());
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(
+        client_->Touch(pid, *addr + i * kPageSize, v1::FAULT_ACCESS_WRITE)
+            .ok());
+  }
+  uint64_t freed = 0;
+  for (int round = 0; round < 4 && freed == 0; ++round) {
+    absl::StatusOr<uint64_t> r = client_->Reclaim(64);
+    ASSERT_TRUE(r.ok()) << r.status();
+    freed += *r;
+  }
+  EXPECT_GT(freed, 0u);
+  absl::StatusOr<v1::GetMmResponse> mm = client_->GetMm(pid);
+  ASSERT_TRUE(mm.ok());
+  EXPECT_GT(mm->pages().rss_swap(), 0u);
+  absl::StatusOr<v1::GetSystemStatsResponse> stats = client_->GetSystemStats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_GE(stats->reclaim_runs(), 1u);
+  EXPECT_GT(stats->phys().swap_outs(), 0u);
+  EXPECT_EQ(stats->phys().frames_total(), uint64_t{1} << 20);
+}
+
+TEST_F(MmServiceTest, SmapsAndStatusTexts) {
+  const int pid = NewProcess();
+  absl::StatusOr<v1::GetMmResponse> mm = client_->GetMm(pid);
+  ASSERT_TRUE(mm.ok());
+  ASSERT_TRUE(
+      client_->Touch(pid, mm->layout().start_brk(), v1::FAULT_ACCESS_WRITE)
+          .ok());
+  absl::StatusOr<v1::GetSmapsResponse> smaps = client_->GetSmaps(pid);
+  ASSERT_TRUE(smaps.ok()) << smaps.status();
+  EXPECT_THAT(smaps->text(), HasSubstr("Rss:"));
+  EXPECT_THAT(smaps->text(), HasSubstr("[heap]"));
+  ASSERT_EQ(smaps->regions_size(), mm->map_count());
+  uint64_t rss = 0;
+  for (const v1::SmapsRegion& r : smaps->regions()) rss += r.counts().rss();
+  EXPECT_EQ(rss, kPageSize);
+  absl::StatusOr<std::string> status = client_->GetStatus(pid);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_THAT(*status, HasSubstr("VmRSS:"));
+  EXPECT_THAT(*status, HasSubstr("Pid:"));
+}
+
+TEST_F(MmServiceTest, ListMmsStartsWithInitMm) {
+  NewProcess();
+  absl::StatusOr<std::vector<v1::MmInfo>> mms = client_->ListMms();
+  ASSERT_TRUE(mms.ok());
+  ASSERT_THAT(*mms, SizeIs(2));
+  EXPECT_TRUE((*mms)[0].is_init_mm());
+  EXPECT_TRUE((*mms)[1].on_mmlist());
+  EXPECT_EQ((*mms)[1].mm_users(), 1);
+}
+
+TEST_F(MmServiceTest, ScheduleErrors) {
+  const int pid = NewProcess();
+  ExpectErrno(client_->Schedule(99, pid), absl::StatusCode::kInvalidArgument,
+              EINVAL);
+  ExpectErrno(client_->Schedule(-1, pid), absl::StatusCode::kInvalidArgument,
+              EINVAL);
+  ExpectErrno(client_->Schedule(0, 4242), absl::StatusCode::kNotFound, ESRCH);
+  ASSERT_TRUE(client_->Schedule(0, pid).ok());
+  ExpectErrno(client_->Schedule(1, pid), absl::StatusCode::kFailedPrecondition,
+              EBUSY);
+  EXPECT_TRUE(client_->Schedule(0, 0).ok());  // back to idle
+}
+
+TEST_F(MmServiceTest, TaskCallsOnAnUnknownPidAreEsrch) {
+  constexpr int kNoSuchPid = 4242;
+  const absl::StatusCode kNotFound = absl::StatusCode::kNotFound;
+  ExpectErrno(client_->Clone(kNoSuchPid, kCloneVm).status(), kNotFound, ESRCH);
+  ExpectErrno(client_->Fork(kNoSuchPid).status(), kNotFound, ESRCH);
+  ExpectErrno(client_->Exec(kNoSuchPid), kNotFound, ESRCH);
+  ExpectErrno(client_->Exit(kNoSuchPid), kNotFound, ESRCH);
+  ExpectErrno(
+      client_->Touch(kNoSuchPid, 0x1000, v1::FAULT_ACCESS_READ).status(),
+      kNotFound, ESRCH);
+  ExpectErrno(client_->Mincore(kNoSuchPid, 0, kPageSize).status(), kNotFound,
+              ESRCH);
+  ExpectErrno(client_->GetSmaps(kNoSuchPid).status(), kNotFound, ESRCH);
+  ExpectErrno(client_->GetStatus(kNoSuchPid).status(), kNotFound, ESRCH);
+  // CLONE_THREAD without CLONE_VM is clone(2)'s EINVAL.
+  ExpectErrno(client_->Clone(NewProcess(), kCloneThread).status(),
+              absl::StatusCode::kInvalidArgument, EINVAL);
+}
+
+TEST_F(MmServiceTest, MalformedTaskAndPageRequests) {
+  const int pid = NewProcess();
+  auto expect_malformed = [](const RawResult& raw) {
+    EXPECT_EQ(raw.code, grpc::StatusCode::INVALID_ARGUMENT) << raw.message;
+    EXPECT_EQ(raw.errno_name, "EINVAL");
+    EXPECT_THAT(raw.message, HasSubstr("malformed request"));
+  };
+  using Stub = v1::MemoryManager::Stub;
+  expect_malformed(Raw(&Stub::Clone, v1::CloneRequest()));
+  expect_malformed(Raw(&Stub::Fork, v1::ForkRequest()));
+  expect_malformed(Raw(&Stub::Exit, v1::ExitRequest()));
+  expect_malformed(Raw(&Stub::GetStatus, v1::GetStatusRequest()));
+  expect_malformed(Raw(&Stub::GetSmaps, v1::GetSmapsRequest()));
+  expect_malformed(Raw(&Stub::Mincore, v1::MincoreRequest()));
+  expect_malformed(
+      Raw(&Stub::CreateKernelThread, v1::CreateKernelThreadRequest()));
+  expect_malformed(Raw(&Stub::Reclaim, v1::ReclaimRequest()));
+  v1::ExecRequest exec;  // image missing
+  exec.set_pid(pid);
+  expect_malformed(Raw(&Stub::Exec, exec));
+  v1::ScheduleRequest schedule;
+  schedule.set_pid(-1);
+  expect_malformed(Raw(&Stub::Schedule, schedule));
+  v1::TouchRequest touch;  // access unspecified
+  touch.set_pid(pid);
+  expect_malformed(Raw(&Stub::Touch, touch));
+  touch.set_access(static_cast<v1::FaultAccess>(42));
+  expect_malformed(Raw(&Stub::Touch, touch));
+  touch.set_access(v1::FAULT_ACCESS_READ);
+  touch.set_pid(0);
+  expect_malformed(Raw(&Stub::Touch, touch));
+
+  absl::StatusOr<std::vector<v1::TaskInfo>> tasks = client_->ListTasks();
+  ASSERT_TRUE(tasks.ok());
+  // Nothing was created: the process and one idle task per CPU.
+  ASSERT_THAT(*tasks, SizeIs(3));
+  EXPECT_EQ((*tasks)[0].kind(), v1::TASK_KIND_IDLE);
+  EXPECT_EQ((*tasks)[0].comm(), "swapper/0");
+}
+
+TEST_F(MmServiceTest, MaxTasksIsEagain) {
+  SystemConfig config;
+  config.max_tasks = 2;
+  MmRegistry registry(config);
+  MmServiceImpl service(&registry);
+  absl::StatusOr<StartedServer> started =
+      StartGrpcServer("127.0.0.1:0", &service, &rpc_metrics_);
+  ASSERT_TRUE(started.ok()) << started.status();
+  client::MmClient client(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", started->port),
+                          grpc::InsecureChannelCredentials()),
+      std::chrono::seconds(20));
+  absl::StatusOr<int> pid = client.CreateProcess();
+  ASSERT_TRUE(pid.ok());
+  ASSERT_TRUE(client.Fork(*pid).ok());
+  ExpectErrno(client.Fork(*pid).status(), absl::StatusCode::kUnavailable,
+              EAGAIN);
+  ExpectErrno(client.CreateKernelThread("k").status(),
+              absl::StatusCode::kUnavailable, EAGAIN);
+  started->server->Shutdown(std::chrono::system_clock::now() +
+                            std::chrono::seconds(5));
+}
+
 // ------------------------------------------------------------ wiring
 
 TEST_F(MmServiceTest, HealthCheckIsServing) {
