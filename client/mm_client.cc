@@ -317,10 +317,11 @@ absl::StatusOr<int> MmClient::Fork(int pid) {
                  [](const v1::ForkResponse& r) { return r.pid(); });
 }
 
-absl::Status MmClient::Exec(int pid, const v1::ExecImage& image) {
+absl::StatusOr<int> MmClient::Exec(int pid, const v1::ExecImage& image) {
   v1::ExecRequest req = PidRequest<v1::ExecRequest>(pid);
   *req.mutable_image() = image;
-  return Call(&Stub::Exec, req).status();
+  return CallAnd(&Stub::Exec, req,
+                 [](const v1::ExecResponse& r) { return r.pid(); });
 }
 
 absl::Status MmClient::Exit(int pid) {

@@ -86,7 +86,9 @@ class MmClient {
   absl::StatusOr<int> Clone(int pid, int flags);
   absl::StatusOr<int> Fork(int pid);
   // execve(2) with `image` (unset fields: the server's defaults).
-  absl::Status Exec(int pid, const v1::ExecImage& image = v1::ExecImage());
+  // Returns the pid after exec (a thread takes over its leader's pid).
+  absl::StatusOr<int> Exec(int pid,
+                           const v1::ExecImage& image = v1::ExecImage());
   absl::Status Exit(int pid);
   absl::StatusOr<int> CreateKernelThread(const std::string& name);
   // Runs `pid` on `cpu` (pid 0: the idle task).

@@ -831,7 +831,7 @@ Outcome CmdExec(Context& c) {
   v1::ExecImage image;
   Outcome o = ParseExecImage(c, &image);
   if (o.exit_code != kExitOk) return o;
-  return Done(c, c.client.Exec(pid, image));
+  return PrintPid(c, c.client.Exec(pid, image));
 }
 
 Outcome CmdExit(Context& c) {

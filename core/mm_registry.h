@@ -184,9 +184,11 @@ class MmRegistry : public Reclaimer {
   absl::StatusOr<int> Clone(int pid, int flags);
   absl::StatusOr<int> Fork(int pid) { return Clone(pid, 0); }
   // execve(2): a fresh mm laid out from `image` replaces the task's (the
-  // old one is mmput), other threads of its group exit (de_thread), and the
-  // rlimits and mm settings carry over. Errors: ESRCH, EINVAL.
-  absl::Status Exec(int pid, const ExecImage& image);
+  // old one is mmput), the other tasks of its thread group exit
+  // (de_thread), and the rlimits and mm settings carry over. A thread that
+  // is not the group leader takes over the leader's pid, as in Linux.
+  // Returns the task's pid after exec. Errors: ESRCH, EINVAL.
+  absl::StatusOr<int> Exec(int pid, const ExecImage& image);
   // exit(2) of one task: exit_mm() then release. A task running on a CPU
   // is switched out first (the CPU runs its idle task, which borrows the
   // mm lazily, as Linux). Errors: ESRCH.

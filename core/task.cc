@@ -235,7 +235,7 @@ absl::StatusOr<int> MmRegistry::Clone(int pid, int flags) {
   return AddTask(std::move(child), std::move(mm));
 }
 
-absl::Status MmRegistry::Exec(int pid, const ExecImage& image) {
+absl::StatusOr<int> MmRegistry::Exec(int pid, const ExecImage& image) {
   MmConfig config = config_.mm;
   {
     MutexLock lock(&table_lock_);
@@ -253,24 +253,33 @@ absl::Status MmRegistry::Exec(int pid, const ExecImage& image) {
     return laid;
   }
   Deferred deferred;
-  absl::Status status;
+  absl::StatusOr<int> result;
   {
     MutexLock lock(&table_lock_);
     auto it = tasks_.find(pid);
     if (it == tasks_.end()) {
-      status = LinuxError(ESRCH, "task exited during exec");
+      result = LinuxError(ESRCH, "task exited during exec");
       deferred.puts.push_back(std::move(mm));
     } else {
-      TaskEntry& task = *it->second;
-      // Linux: de_thread(): the other threads of the group exit.
+      // Linux: de_thread(): every other task of the group exits, the group
+      // leader included; a non-leader takes over the leader's pid.
+      const int tgid = it->second->tgid;
       std::vector<int> others;
       for (const auto& [other_pid, other] : tasks_) {
-        if (other_pid != pid && other->tgid == task.tgid &&
-            other->kind == TaskKind::kLwp) {
+        if (other_pid != pid && other->tgid == tgid) {
           others.push_back(other_pid);
         }
       }
       for (int other : others) ExitLocked(other, &deferred);
+      if (pid != tgid) {
+        std::unique_ptr<TaskEntry> entry = std::move(tasks_[pid]);
+        tasks_.erase(pid);
+        entry->pid = tgid;
+        it = tasks_.emplace(tgid, std::move(entry)).first;
+      } else {
+        it = tasks_.find(pid);
+      }
+      TaskEntry& task = *it->second;
       // Linux: exec_mmap(): the new mm becomes mm and active_mm.
       if (task.mm != nullptr) {
         deferred.puts.push_back(std::move(task.mm));
@@ -285,14 +294,14 @@ absl::Status MmRegistry::Exec(int pid, const ExecImage& image) {
       }
       task.mm = mm;
       task.active_mm = std::move(mm);
-      task.tgid = task.pid;
       task.kind = TaskKind::kProcess;
       task.comm = image.exe_name.substr(image.exe_name.rfind('/') + 1);
       execs_.fetch_add(1);
+      result = task.pid;
     }
   }
   Release(deferred);
-  return status;
+  return result;
 }
 
 void MmRegistry::ContextSwitchLocked(Cpu& cpu, TaskEntry* next,

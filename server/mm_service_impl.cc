@@ -299,14 +299,17 @@ grpc::Status MmServiceImpl::Fork(grpc::ServerContext* ctx,
 
 grpc::Status MmServiceImpl::Exec(grpc::ServerContext* ctx,
                                  const v1::ExecRequest* req,
-                                 v1::ExecResponse* /*resp*/) {
+                                 v1::ExecResponse* resp) {
   absl::Status valid = ValidatePid(req->pid());
   if (valid.ok() && !req->has_image()) {
     valid = MalformedRequest("image is required");
   }
   if (!valid.ok()) return ToGrpcStatus(valid, ctx);
-  return ToGrpcStatus(
-      registry_->Exec(req->pid(), ExecImageFromProto(req->image())), ctx);
+  absl::StatusOr<int> pid =
+      registry_->Exec(req->pid(), ExecImageFromProto(req->image()));
+  if (!pid.ok()) return ToGrpcStatus(pid.status(), ctx);
+  resp->set_pid(*pid);
+  return grpc::Status::OK;
 }
 
 grpc::Status MmServiceImpl::Exit(grpc::ServerContext* ctx,

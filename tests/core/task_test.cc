@@ -214,7 +214,24 @@ TEST(TaskTest, ExecReplacesTheMmAndEndsOtherThreads) {
   EXPECT_EQ(mm->config().rlimits.stack.cur, uint64_t{16} << 20);
   EXPECT_NE(mm->ProcMaps().find("[stack]"), std::string::npos);
   EXPECT_EQ(InfoOf(system, new_mm).mm_users, 2);  // the task and `mm`
-  EXPECT_EQ(Errno(system.Exec(12345, image)), ESRCH);
+  EXPECT_EQ(Errno(system.Exec(12345, image).status()), ESRCH);
+}
+
+TEST(TaskTest, ExecFromAThreadTakesOverTheLeadersPid) {
+  MmRegistry system;
+  const int leader = *system.CreateProcess(ExecImage(), MmConfig());
+  const int thread = *system.Clone(leader, kCloneVm | kCloneThread);
+  const int sibling = *system.Clone(leader, kCloneVm | kCloneThread);
+  const uint64_t old_mm = MmIdOf(system, leader);
+  EXPECT_EQ(*system.Exec(thread, ExecImage()), leader);
+  EXPECT_EQ(Errno(system.Task(thread).status()), ESRCH);
+  EXPECT_EQ(Errno(system.Task(sibling).status()), ESRCH);
+  const TaskInfo task = *system.Task(leader);
+  EXPECT_EQ(task.tgid, leader);
+  EXPECT_EQ(task.kind, TaskKind::kProcess);
+  EXPECT_NE(task.mm_id, old_mm);
+  EXPECT_EQ(InfoOf(system, old_mm).mm_id, 0u);  // every user is gone
+  EXPECT_EQ(system.Stats().mmlist_nr, 2);
 }
 
 TEST(TaskTest, ExitOfARunningTaskLeavesALazyIdle) {

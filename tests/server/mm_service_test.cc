@@ -781,7 +781,9 @@ TEST_F(MmServiceTest, CloneThreadExecAndListTasks) {
   const uint64_t old_id = MmIdOf(*client_, p);
   v1::ExecImage image;
   image.set_exe_name("/bin/true");
-  ASSERT_TRUE(client_->Exec(p, image).ok());
+  absl::StatusOr<int> after = client_->Exec(p, image);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(*after, p);
   EXPECT_NE(MmIdOf(*client_, p), old_id);
   EXPECT_THAT(Maps(p), HasSubstr("/bin/true"));
   ExpectErrno(client_->GetMm(*t).status(), absl::StatusCode::kNotFound, ESRCH);
@@ -901,7 +903,7 @@ TEST_F(MmServiceTest, TaskCallsOnAnUnknownPidAreEsrch) {
   const absl::StatusCode kNotFound = absl::StatusCode::kNotFound;
   ExpectErrno(client_->Clone(kNoSuchPid, kCloneVm).status(), kNotFound, ESRCH);
   ExpectErrno(client_->Fork(kNoSuchPid).status(), kNotFound, ESRCH);
-  ExpectErrno(client_->Exec(kNoSuchPid), kNotFound, ESRCH);
+  ExpectErrno(client_->Exec(kNoSuchPid).status(), kNotFound, ESRCH);
   ExpectErrno(client_->Exit(kNoSuchPid), kNotFound, ESRCH);
   ExpectErrno(
       client_->Touch(kNoSuchPid, 0x1000, v1::FAULT_ACCESS_READ).status(),
