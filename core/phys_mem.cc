@@ -12,6 +12,15 @@ namespace {
   std::abort();
 }
 
+// Checks the sizes before anything is allocated for them.
+uint64_t CheckedFrames(const PhysMemConfig& config) {
+  if (config.frames == 0 || config.frames >= (uint64_t{1} << 32) - 1 ||
+      config.swap_pages >= (uint64_t{1} << 32) - 1) {
+    PhysFail("frames and swap_pages must be in [1, 2^32 - 1)");
+  }
+  return config.frames;
+}
+
 }  // namespace
 
 PhysMem::PhysMem(const PhysMemConfig& config)
@@ -21,11 +30,7 @@ PhysMem::PhysMem(const PhysMemConfig& config)
       high_watermark_(config.high_watermark != 0
                           ? std::max(config.high_watermark, low_watermark_)
                           : std::max(config.frames / 32, low_watermark_)),
-      frames_(new Frame[config.frames + 1]) {
-  if (config.frames == 0 || config.frames >= (uint64_t{1} << 32) - 1 ||
-      config.swap_pages >= (uint64_t{1} << 32) - 1) {
-    PhysFail("frames and swap_pages must be in [1, 2^32 - 1)");
-  }
+      frames_(new Frame[CheckedFrames(config) + 1]) {
   MutexLock lock(&alloc_lock_);
   frames_free_ = config.frames;
   swap_free_ = config.swap_pages;
