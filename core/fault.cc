@@ -356,15 +356,17 @@ FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr, FaultAccess access) {
       source = FaultSource::kCopyOnWrite;
       copied = true;
     } else if (PtePresent(snapshot)) {
-      // Copy-on-write of a present read-only page (Linux: wp_page_copy()).
-      phys_->MapFrame(pfn);
-      *pte = MakePte(pfn, PteBitsFor(flags, true));
-      RssAddLocked(FrameKind::kAnon, 1);
+      // Copy-on-write of a present read-only page (Linux: wp_page_copy():
+      // the old page's counter drops before the new one's rises, so an
+      // anonymous copy leaves rss and its high-water mark unchanged).
       if (old_pfn != PhysMem::kZeroPfn) {
         RssAddLocked(phys_->Kind(old_pfn), -1);
         phys_->UnmapFrame(old_pfn);
         phys_->PutFrame(old_pfn);
       }
+      phys_->MapFrame(pfn);
+      *pte = MakePte(pfn, PteBitsFor(flags, true));
+      RssAddLocked(FrameKind::kAnon, 1);
       source = FaultSource::kCopyOnWrite;
       copied = true;
     } else {

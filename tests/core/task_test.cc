@@ -128,6 +128,8 @@ TEST(TaskTest, ForkCopiesRegionsAndSharesPagesCopyOnWrite) {
   EXPECT_EQ(w.fault.source, FaultSource::kCopyOnWrite);
   EXPECT_EQ(system.phys()->FreeFrames(), free_before - 1);
   EXPECT_EQ(cmm->PageStats().cow_faults, 1u);
+  EXPECT_EQ(cmm->PageStats().rss.anon, 4u);
+  EXPECT_EQ(cmm->PageStats().hiwater_rss, 4u);  // a copy is no new page
   // The parent's write to the same page now reuses it (it is exclusive).
   TouchResult pw = *system.Touch(parent, addr, FaultAccess::kWrite);
   EXPECT_EQ(pw.fault.source, FaultSource::kWriteReuse);
