@@ -183,7 +183,8 @@ struct SmapsCounts {
   uint64_t referenced = 0;
   uint64_t anonymous = 0;
   uint64_t swap = 0;
-  uint64_t locked_shifted = 0;  // pss of VM_LOCKED regions
+  uint64_t swap_pss_shifted = 0;  // swap shared by fork counts in part
+  uint64_t locked_shifted = 0;    // pss of VM_LOCKED regions
 };
 
 struct VmaSmaps {

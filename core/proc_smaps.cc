@@ -1,6 +1,7 @@
 // /proc/PID/smaps and the memory part of /proc/PID/status.
 // Linux: fs/proc/task_mmu.c show_smap(), smaps_account(),
 // show_smap_vma_flags(), task_mem().
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_format.h"
@@ -49,6 +50,8 @@ SmapsCounts MmStruct::SmapsOfLocked(const Vma& vma) const {
     const uint64_t value = *pte;
     if (PteIsSwap(value)) {
       c.swap += kPageSize;
+      const int count = std::max(phys_->SwapCount(PteSwapSlot(value)), 1);
+      c.swap_pss_shifted += (kPageSize << kPssShift) / count;
       return;
     }
     if (!PtePresent(value)) return;
@@ -110,7 +113,7 @@ std::string MmStruct::ProcSmaps() const {
     PutKb(&out, "Shared_Hugetlb:", 0);
     absl::StrAppendFormat(&out, "Private_Hugetlb: %7u kB\n", 0);
     PutKb(&out, "Swap:", c.swap);
-    PutKb(&out, "SwapPss:", c.swap);
+    PutKb(&out, "SwapPss:", c.swap_pss_shifted >> kPssShift);
     PutKb(&out, "Locked:", c.locked_shifted >> kPssShift);
     absl::StrAppendFormat(&out, "%-16s%8u\n", "THPeligible:", 0);
     out += VmFlagsLine(vma.vm_flags);
