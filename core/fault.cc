@@ -3,7 +3,9 @@
 // markers, and swap-out of one mm. Linux: arch/x86/mm/fault.c,
 // mm/memory.c, mm/mmap.c expand_downwards(), mm/mincore.c, mm/madvise.c,
 // and the 2.4 swap_out_mm() of mm/vmscan.c.
+#include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "core/linux_error.h"
 #include "core/mm_struct.h"
@@ -129,10 +131,10 @@ FaultResult MmStruct::HandleMmFault(uint64_t addr, FaultAccess access,
       return Segv(kSegvMaperr);
     }
     const bool grows = found->vm_start > addr;
-    const bool needs_anon_vma =
-        access == FaultAccess::kWrite && (found->vm_flags & kVmWrite) &&
-        !(found->vm_flags & kVmShared) && found->anon_vma == 0 &&
-        found->vm_start <= addr;
+    const bool needs_anon_vma = access == FaultAccess::kWrite &&
+                                (found->vm_flags & kVmWrite) &&
+                                !(found->vm_flags & kVmShared) &&
+                                found->anon_vma == 0 && found->vm_start <= addr;
     if (grows && !(found->vm_flags & kVmGrowsdown)) {
       segv_maperr_.fetch_add(1);
       return Segv(kSegvMaperr);
@@ -152,8 +154,7 @@ FaultResult MmStruct::HandleMmFault(uint64_t addr, FaultAccess access,
   }
   bool expanded = false;
   if (vma->vm_start > addr) {
-    if (!(vma->vm_flags & kVmGrowsdown) ||
-        !ExpandStackLocked(vma, addr).ok()) {
+    if (!(vma->vm_flags & kVmGrowsdown) || !ExpandStackLocked(vma, addr).ok()) {
       segv_maperr_.fetch_add(1);
       return Segv(kSegvMaperr);
     }
@@ -207,14 +208,12 @@ absl::Status MmStruct::ExpandStackLocked(Vma* vma, uint64_t addr) {
   return absl::OkStatus();
 }
 
-FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr,
-                                  FaultAccess access) {
+FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr, FaultAccess access) {
   const uint64_t page = addr & kPageMask;
   const uint64_t flags = vma->vm_flags;
   const bool write = access == FaultAccess::kWrite;
   // Linux: arch/x86/mm/fault.c access_error().
-  if ((write && !(flags & kVmWrite)) ||
-      (!write && !(flags & kVmAccessFlags))) {
+  if ((write && !(flags & kVmWrite)) || (!write && !(flags & kVmAccessFlags))) {
     segv_accerr_.fetch_add(1);
     return Segv(kSegvAccerr);
   }
@@ -222,6 +221,18 @@ FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr,
   const bool special = vma->vm_ops == &kSpecialVmOps ||
                        (flags & (kVmIo | kVmPfnmap | kVmMixedmap));
   uint64_t file_pgoff = 0;
+  if (vma->vm_file != nullptr && !special && !write &&
+      config_.fault_around_pages > 1) {
+    // Linux: do_read_fault() maps the cached neighbours first, before
+    // ->fault() (which may then fail with SIGBUS past EOF).
+    bool none;
+    {
+      MutexLock ptl(&page_table_lock_);
+      const uint64_t* pte = pgd_.Lookup(page);
+      none = pte == nullptr || *pte == 0;
+    }
+    if (none) FaultAroundLocked(vma, page);
+  }
   if (vma->vm_file != nullptr) {
     file_pgoff = vma->vm_pgoff + ((page - vma->vm_start) >> kPageShift);
     if (file_pgoff >= PageAlign(vma->vm_file->size) >> kPageShift) {
@@ -254,10 +265,9 @@ FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr,
         }
         // Linux: do_wp_page().
         old_pfn = PtePfn(snapshot);
-        if ((flags & kVmShared) ||
-            (old_pfn != PhysMem::kZeroPfn &&
-             phys_->Kind(old_pfn) == FrameKind::kAnon &&
-             phys_->RefCount(old_pfn) == 1)) {
+        if ((flags & kVmShared) || (old_pfn != PhysMem::kZeroPfn &&
+                                    phys_->Kind(old_pfn) == FrameKind::kAnon &&
+                                    phys_->RefCount(old_pfn) == 1)) {
           *pte |= kPteRw | kPteDirty;
           if (result.kind == FaultKind::kNone) result.kind = FaultKind::kMinor;
           if (result.source == FaultSource::kNone) {
@@ -303,8 +313,7 @@ FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr,
         break;
       case Need::kCachePage:
         got = phys_->FindOrCreateCachePage(vma->vm_file->ino, file_pgoff,
-                                           vma->vm_file->shmem, &created,
-                                           this);
+                                           vma->vm_file->shmem, &created, this);
         major = created && !vma->vm_file->shmem;
         break;
       case Need::kSwapIn:
@@ -396,6 +405,44 @@ FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr,
   return result;
 }
 
+void MmStruct::FaultAroundLocked(Vma* vma, uint64_t page) {
+  // Linux: do_fault_around(): from_pte/to_pte within the page table.
+  const uint64_t nr = config_.fault_around_pages;
+  const uint64_t pte_off = (page >> kPageShift) & 511;
+  const uint64_t vma_off = (page - vma->vm_start) >> kPageShift;
+  const uint64_t vma_pages = (vma->vm_end - vma->vm_start) >> kPageShift;
+  const uint64_t from =
+      std::max(pte_off / nr * nr, pte_off - std::min(pte_off, vma_off));
+  const uint64_t to =
+      std::min({from + nr, uint64_t{512}, pte_off + vma_pages - vma_off}) - 1;
+  const uint64_t pgoff = vma->vm_pgoff + vma_off;
+  // filemap_map_pages(): not past the end of the file.
+  const uint64_t file_pages = PageAlign(vma->vm_file->size) >> kPageShift;
+  for (uint64_t i = from; i <= to; ++i) {
+    if (i == pte_off) continue;
+    const uint64_t addr = page + (i - pte_off) * kPageSize;
+    const uint64_t file_pgoff = pgoff + i - pte_off;
+    if (file_pgoff >= file_pages) break;
+    {
+      MutexLock ptl(&page_table_lock_);
+      const uint64_t* pte = pgd_.Lookup(addr);
+      if (pte != nullptr && *pte != 0) continue;
+    }
+    std::optional<uint32_t> pfn =
+        phys_->FindCachePage(vma->vm_file->ino, file_pgoff);
+    if (!pfn.has_value()) continue;
+    MutexLock ptl(&page_table_lock_);
+    uint64_t* pte = pgd_.Alloc(addr);
+    if (*pte != 0) {
+      phys_->PutFrame(*pfn);
+      continue;
+    }
+    phys_->MapFrame(*pfn);
+    *pte = MakePte(*pfn, PteBitsFor(vma->vm_flags, false));
+    RssAddLocked(phys_->Kind(*pfn), 1);
+  }
+}
+
 bool MmStruct::PopulatePageLocked(Vma* vma, uint64_t addr, bool write) {
   FaultResult r =
       FaultLocked(vma, addr, write ? FaultAccess::kWrite : FaultAccess::kRead);
@@ -411,6 +458,10 @@ void MmStruct::ZapPteLocked(uint64_t* pte) {
   if (PtePresent(value)) {
     const uint32_t pfn = PtePfn(value);
     if (pfn == PhysMem::kZeroPfn) return;
+    // Linux: zap_present_ptes() moves the pte's dirty bit to the folio.
+    if ((value & kPteDirty) && phys_->Kind(pfn) != FrameKind::kAnon) {
+      phys_->SetDirty(pfn);
+    }
     RssAddLocked(phys_->Kind(pfn), -1);
     phys_->UnmapFrame(pfn);
     phys_->PutFrame(pfn);
@@ -422,21 +473,19 @@ void MmStruct::ZapPteLocked(uint64_t* pte) {
 
 void MmStruct::ZapRangeLocked(uint64_t start, uint64_t end) {
   MutexLock ptl(&page_table_lock_);
-  pgd_.ForEach(start, end, [&](uint64_t, uint64_t* pte)
-                               ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                                 ZapPteLocked(pte);
-                               });
+  pgd_.ForEach(start, end,
+               [&](uint64_t, uint64_t* pte)
+                   ABSL_NO_THREAD_SAFETY_ANALYSIS { ZapPteLocked(pte); });
 }
 
 void MmStruct::MovePtesLocked(uint64_t old_addr, uint64_t new_addr,
                               uint64_t len) {
   MutexLock ptl(&page_table_lock_);
   std::vector<std::pair<uint64_t, uint64_t>> moved;
-  pgd_.ForEach(old_addr, old_addr + len,
-               [&](uint64_t addr, uint64_t* pte) {
-                 moved.emplace_back(addr - old_addr, *pte);
-                 *pte = 0;
-               });
+  pgd_.ForEach(old_addr, old_addr + len, [&](uint64_t addr, uint64_t* pte) {
+    moved.emplace_back(addr - old_addr, *pte);
+    *pte = 0;
+  });
   for (const auto& [offset, pte] : moved) {
     uint64_t* slot = pgd_.Alloc(new_addr + offset);
     if (*slot != 0) ZapPteLocked(slot);

@@ -1,8 +1,8 @@
 #include "core/phys_mem.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 namespace mmsim {
 namespace {
@@ -51,6 +51,7 @@ std::optional<uint32_t> PhysMem::AllocFrameLocked(FrameKind kind) {
   f.mapcount.store(0, std::memory_order_relaxed);
   f.kind.store(kind, std::memory_order_relaxed);
   f.swap_slot = 0;
+  f.dirty.store(false, std::memory_order_relaxed);
   return pfn;
 }
 
@@ -67,8 +68,8 @@ std::optional<uint32_t> PhysMem::AllocFrameOrReclaim(FrameKind kind,
     if (ShrinkPageCache(std::max<uint64_t>(high_watermark_, 1)) > 0) continue;
     Reclaimer* reclaimer = reclaimer_.load();
     if (reclaimer == nullptr) return std::nullopt;
-    if (reclaimer->Reclaim(std::max<uint64_t>(high_watermark_, 1),
-                           locked_mm) == 0) {
+    if (reclaimer->Reclaim(std::max<uint64_t>(high_watermark_, 1), locked_mm) ==
+        0) {
       return AllocFrame(kind);
     }
   }
@@ -104,8 +105,7 @@ void PhysMem::PutFrame(uint32_t pfn) {
   // Only the swap cache holds the page now: it has been written to its
   // slot, so the frame can go (Linux: shrink_folio_list of a swap cache
   // folio).
-  if (f.swap_slot != 0 && f.mapcount.load() == 0 &&
-      f.refcount.load() == 1) {
+  if (f.swap_slot != 0 && f.mapcount.load() == 0 && f.refcount.load() == 1) {
     swap_cache_[f.swap_slot] = 0;
     --swap_cache_pages_;
     f.refcount.store(0);
@@ -132,6 +132,14 @@ int PhysMem::RefCount(uint32_t pfn) const {
 
 int PhysMem::MapCount(uint32_t pfn) const {
   return frames_[pfn].mapcount.load(std::memory_order_relaxed);
+}
+
+void PhysMem::SetDirty(uint32_t pfn) {
+  frames_[pfn].dirty.store(true, std::memory_order_relaxed);
+}
+
+bool PhysMem::Dirty(uint32_t pfn) const {
+  return frames_[pfn].dirty.load(std::memory_order_relaxed);
 }
 
 FrameKind PhysMem::Kind(uint32_t pfn) const {
@@ -186,6 +194,14 @@ std::optional<uint32_t> PhysMem::FindOrCreateCachePage(uint64_t ino,
   *created = true;
   GetFrame(*pfn);  // the cache's own reference plus the caller's
   return *pfn;
+}
+
+std::optional<uint32_t> PhysMem::FindCachePage(uint64_t ino, uint64_t pgoff) {
+  MutexLock lock(&cache_lock_);
+  auto it = page_cache_.find(CacheKey{ino, pgoff});
+  if (it == page_cache_.end()) return std::nullopt;
+  GetFrame(it->second);
+  return it->second;
 }
 
 bool PhysMem::CachePagePresent(uint64_t ino, uint64_t pgoff) const {
