@@ -645,6 +645,23 @@ std::vector<Case> MakeCases() {
       [](B& b) {
         b.Anon(0, 2, kRW).Write(0).Exec(0).Exec(1).Anon(4, 1, kR).Exec(4);
       });
+  add("TouchBelowGrowsdownExpands",
+      "an access just below a MAP_GROWSDOWN region grows it down to the "
+      "page; within stack_guard_gap (256 pages) of an accessible region "
+      "below, or below a region without VM_GROWSDOWN, it is SEGV_MAPERR; a "
+      "PROT_NONE region below does not count for the gap",
+      [](B& b) {
+        b.Anon(300, 4, kRW, kGrowsdown)
+            .Write(299)
+            .Read(290, 5)
+            .Anon(100, 2, kRW)
+            .Read(289)
+            .Munmap(100, 2)
+            .Anon(100, 2, 0)
+            .Write(288)
+            .Anon(400, 2, kRW)
+            .Write(399);
+      });
   add("MapPopulateRss",
       "MAP_POPULATE faults in every page: writable private anonymous gets "
       "real pages (Rss = Anonymous = length), read-only gets the zero page",
