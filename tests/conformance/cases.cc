@@ -662,6 +662,22 @@ std::vector<Case> MakeCases() {
             .Anon(400, 2, kRW)
             .Write(399);
       });
+  add("GuardMarkersFaultAndStopPopulate",
+      "a guard marker (MADV_GUARD_INSTALL) makes any access SEGV_MAPERR and "
+      "makes mlock and MADV_POPULATE_* over it fail (ENOMEM / EFAULT) after "
+      "populating the pages before it",
+      [](B& b) {
+        b.Memlock(1 << 20)
+            .Anon(0, 4, kRW)
+            .Madvise(2, 1, 102)  // MADV_GUARD_INSTALL
+            .Read(2)
+            .Write(2)
+            .Madvise(0, 4, 22)  // MADV_POPULATE_READ
+            .Madvise(0, 4, 23)  // MADV_POPULATE_WRITE
+            .Op6(kOpMlock, b.Page(0), b.Pages(4))
+            .Madvise(2, 1, 103)  // MADV_GUARD_REMOVE
+            .Op6(kOpMlock, b.Page(0), b.Pages(4));
+      });
   add("MapPopulateRss",
       "MAP_POPULATE faults in every page: writable private anonymous gets "
       "real pages (Rss = Anonymous = length), read-only gets the zero page",
