@@ -3,7 +3,9 @@
 // markers, and swap-out of one mm. Linux: arch/x86/mm/fault.c,
 // mm/memory.c, mm/mmap.c expand_downwards(), mm/mincore.c, mm/madvise.c,
 // and the 2.4 swap_out_mm() of mm/vmscan.c.
+#include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "core/linux_error.h"
 #include "core/mm_struct.h"
@@ -222,6 +224,18 @@ FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr, FaultAccess access) {
   FaultResult result;
   const bool special = vma->vm_ops == &kSpecialVmOps ||
                        (flags & (kVmIo | kVmPfnmap | kVmMixedmap));
+  if (vma->vm_file != nullptr && !special && !write &&
+      config_.fault_around_pages > 1) {
+    // Linux: do_read_fault() maps the cached neighbours first, before
+    // ->fault() (which may then fail with SIGBUS past EOF).
+    bool none;
+    {
+      MutexLock ptl(&page_table_lock_);
+      const uint64_t* pte = pgd_.Lookup(page);
+      none = pte == nullptr || *pte == 0;
+    }
+    if (none) FaultAroundLocked(vma, page);
+  }
   const uint64_t file_pgoff =
       vma->vm_pgoff + ((page - vma->vm_start) >> kPageShift);
 
@@ -396,6 +410,44 @@ FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr, FaultAccess access) {
   return result;
 }
 
+void MmStruct::FaultAroundLocked(Vma* vma, uint64_t page) {
+  // Linux: do_fault_around(): from_pte/to_pte within the page table.
+  const uint64_t nr = config_.fault_around_pages;
+  const uint64_t pte_off = (page >> kPageShift) & 511;
+  const uint64_t vma_off = (page - vma->vm_start) >> kPageShift;
+  const uint64_t vma_pages = (vma->vm_end - vma->vm_start) >> kPageShift;
+  const uint64_t from =
+      std::max(pte_off / nr * nr, pte_off - std::min(pte_off, vma_off));
+  const uint64_t to =
+      std::min({from + nr, uint64_t{512}, pte_off + vma_pages - vma_off}) - 1;
+  const uint64_t pgoff = vma->vm_pgoff + vma_off;
+  // filemap_map_pages(): not past the end of the file.
+  const uint64_t file_pages = PageAlign(vma->vm_file->size) >> kPageShift;
+  for (uint64_t i = from; i <= to; ++i) {
+    if (i == pte_off) continue;
+    const uint64_t addr = page + (i - pte_off) * kPageSize;
+    const uint64_t file_pgoff = pgoff + i - pte_off;
+    if (file_pgoff >= file_pages) break;
+    {
+      MutexLock ptl(&page_table_lock_);
+      const uint64_t* pte = pgd_.Lookup(addr);
+      if (pte != nullptr && *pte != 0) continue;
+    }
+    std::optional<uint32_t> pfn =
+        phys_->FindCachePage(vma->vm_file->ino, file_pgoff);
+    if (!pfn.has_value()) continue;
+    MutexLock ptl(&page_table_lock_);
+    uint64_t* pte = pgd_.Alloc(addr);
+    if (*pte != 0) {
+      phys_->PutFrame(*pfn);
+      continue;
+    }
+    phys_->MapFrame(*pfn);
+    *pte = MakePte(*pfn, PteBitsFor(vma->vm_flags, false));
+    RssAddLocked(phys_->Kind(*pfn), 1);
+  }
+}
+
 bool MmStruct::PopulatePageLocked(Vma* vma, uint64_t addr, bool write) {
   FaultResult r =
       FaultLocked(vma, addr, write ? FaultAccess::kWrite : FaultAccess::kRead);
@@ -411,6 +463,10 @@ void MmStruct::ZapPteLocked(uint64_t* pte) {
   if (PtePresent(value)) {
     const uint32_t pfn = PtePfn(value);
     if (pfn == PhysMem::kZeroPfn) return;
+    // Linux: zap_present_ptes() moves the pte's dirty bit to the folio.
+    if ((value & kPteDirty) && phys_->Kind(pfn) != FrameKind::kAnon) {
+      phys_->SetDirty(pfn);
+    }
     RssAddLocked(phys_->Kind(pfn), -1);
     phys_->UnmapFrame(pfn);
     phys_->PutFrame(pfn);

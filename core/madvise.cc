@@ -1,6 +1,7 @@
 // madvise(2). Linux: mm/madvise.c do_madvise(), madvise_walk_vmas(),
 // madvise_vma_behavior().
 #include <cerrno>
+#include <vector>
 
 #include "core/linux_error.h"
 #include "core/mm_struct.h"
@@ -173,6 +174,39 @@ absl::Status MmStruct::MadviseVmaLocked(uint64_t start, uint64_t end,
       if (flags & (kVmLocked | kVmPfnmap | kVmHugetlb)) {
         return LinuxError(EINVAL, "locked or special region");
       }
+      if (advice == kMadvPageout && vma.vm_file != nullptr) {
+        // Linux: madvise_cold_or_pageout_pte_range() + reclaim_pages():
+        // pages mapped only here are reclaimed. A file or shmem page is
+        // unmapped (try_to_unmap); a clean one then leaves the page cache
+        // (__remove_mapping), a dirty one stays (without swap
+        // shmem_writeout() keeps it; mmsim writes nothing back). An
+        // anonymous page needs swap space (add_to_swap): like Linux
+        // without swap, mmsim keeps it mapped. Shared pages and the zero
+        // page are skipped.
+        std::vector<uint64_t> clean;  // file pgoffs to drop
+        {
+          MutexLock ptl(&page_table_lock_);
+          pgd_.ForEach(
+              start, end,
+              [&](uint64_t addr, uint64_t* pte) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                if (!PtePresent(*pte)) return;
+                const uint32_t pfn = PtePfn(*pte);
+                if (pfn == PhysMem::kZeroPfn ||
+                    phys_->Kind(pfn) == FrameKind::kAnon ||
+                    phys_->MapCount(pfn) != 1) {
+                  return;
+                }
+                ZapPteLocked(pte);
+                if (!phys_->Dirty(pfn)) {
+                  clean.push_back(vma.vm_pgoff +
+                                  ((addr - vma.vm_start) >> kPageShift));
+                }
+              });
+        }
+        for (uint64_t pgoff : clean) {
+          phys_->DropCachePages(vma.vm_file->ino, pgoff, pgoff);
+        }
+      }
       return absl::OkStatus();
     case kMadvFree:
     case kMadvDontneed:
@@ -198,8 +232,10 @@ absl::Status MmStruct::MadviseVmaLocked(uint64_t start, uint64_t end,
       if (flags & disallowed) {
         return LinuxError(EINVAL, "guard regions need unlocked plain memory");
       }
-      // Guard markers live in the page tables, which need an anon_vma.
-      if (advice == kMadvGuardInstall && vma.IsAnonymous()) {
+      // Guard markers live in the page tables, which then need copying on
+      // fork: every region gets an anon_vma, file-backed ones too (Linux:
+      // madvise_guard_install() -> anon_vma_prepare()).
+      if (advice == kMadvGuardInstall) {
         AnonVmaPrepareLocked(const_cast<Vma*>(&vma));
       }
       if (advice == kMadvGuardInstall) {

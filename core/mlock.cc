@@ -93,7 +93,7 @@ absl::Status MmStruct::Mlock(uint64_t start, uint64_t len, int flags) {
   } else {
     status = LinuxError(ENOMEM, "locked memory would exceed RLIMIT_MEMLOCK");
   }
-  if (status.ok() && !PopulateLocked(start, start + len)) {
+  if (status.ok() && !PopulateLocked(start, start + len, true)) {
     // Linux: __mlock_posix_error_return(): EFAULT from populating is ENOMEM.
     status = LinuxError(ENOMEM, "range could not be populated");
   }

@@ -83,6 +83,10 @@ struct MmConfig {
   // Regular files whose filesystem aligns large mappings to 2 MiB (ext4,
   // xfs: thp_get_unmapped_area()).
   bool thp_align_file = true;
+  // Pages a read fault on a file region maps around the faulting one
+  // (Linux: fault_around_bytes / PAGE_SIZE, 64 KiB by default). 1 turns
+  // fault-around off.
+  uint64_t fault_around_pages = 16;
 };
 
 // The layout fields of mm_struct (bytes).
@@ -460,9 +464,20 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
   // Simulates populating [start, end) (MAP_POPULATE, mlock): private
   // writable anonymous regions get an anon_vma as a write fault would.
   // Returns false where Linux's get_user_pages would fail (PROT_NONE, a
-  // file page past EOF); callers that ignore errors ignore it.
-  bool PopulateLocked(uint64_t start, uint64_t end)
+  // file page past EOF); callers that ignore errors ignore it. With
+  // stop_at_error (mlock, mlock2: Linux __mm_populate(ignore_errors = 0))
+  // the first failure ends the walk; otherwise (MAP_POPULATE, mlockall,
+  // brk, mremap) it goes on at the next region.
+  bool PopulateLocked(uint64_t start, uint64_t end, bool stop_at_error = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
+  // Linux: do_fault_around() -> filemap_map_pages(): a read fault on a file
+  // (or shmem) region also maps the neighbouring pages that are already in
+  // the page cache: the fault_around_pages-aligned block around `page`,
+  // clamped to the region, its page table and the file size. Maps only
+  // pages whose pte is none, never `page` itself (the fault does that).
+  void FaultAroundLocked(Vma* vma, uint64_t page)
+      ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_)
+          ABSL_LOCKS_EXCLUDED(page_table_lock_);
   absl::Status MadvisePopulateLocked(uint64_t start, uint64_t end, bool write)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
   absl::Status MadviseVmaLocked(uint64_t start, uint64_t end, int advice)

@@ -249,7 +249,8 @@ absl::StatusOr<uint64_t> MmStruct::MmapRegionLocked(
   return addr;
 }
 
-bool MmStruct::PopulateLocked(uint64_t start, uint64_t end) {
+bool MmStruct::PopulateLocked(uint64_t start, uint64_t end,
+                              bool stop_at_error) {
   mmap_sem_.AssertHeld();
   // Linux: __mm_populate() -> populate_vma_page_range(): a write fault on a
   // private writable region prepares its anon_vma; read faults do not.
@@ -262,6 +263,7 @@ bool MmStruct::PopulateLocked(uint64_t start, uint64_t end) {
     if (vma.vm_flags & kVmLockonfault) continue;
     if ((vma.vm_flags & kVmAccessFlags) == 0) {
       ok = false;  // get_user_pages: -EFAULT on PROT_NONE
+      if (stop_at_error) return false;
       continue;
     }
     const uint64_t first = std::max(vma.vm_start, start);
@@ -271,7 +273,10 @@ bool MmStruct::PopulateLocked(uint64_t start, uint64_t end) {
       uint64_t offset = (vma.vm_pgoff << kPageShift) + (first - vma.vm_start);
       uint64_t eof = PageAlign(vma.vm_file->size);
       if (offset + (last - first) > eof) ok = false;
-      if (offset >= eof) continue;
+      if (offset >= eof) {
+        if (stop_at_error) return false;
+        continue;
+      }
     }
     const bool write = (vma.vm_flags & (kVmWrite | kVmShared)) == kVmWrite;
     if (write) AnonVmaPrepareLocked(&vma);
@@ -282,6 +287,7 @@ bool MmStruct::PopulateLocked(uint64_t start, uint64_t end) {
         break;
       }
     }
+    if (!ok && stop_at_error) return false;
   }
   return ok;
 }

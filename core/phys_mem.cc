@@ -56,6 +56,7 @@ std::optional<uint32_t> PhysMem::AllocFrameLocked(FrameKind kind) {
   f.mapcount.store(0, std::memory_order_relaxed);
   f.kind.store(kind, std::memory_order_relaxed);
   f.swap_slot = 0;
+  f.dirty.store(false, std::memory_order_relaxed);
   return pfn;
 }
 
@@ -138,6 +139,14 @@ int PhysMem::MapCount(uint32_t pfn) const {
   return frames_[pfn].mapcount.load(std::memory_order_relaxed);
 }
 
+void PhysMem::SetDirty(uint32_t pfn) {
+  frames_[pfn].dirty.store(true, std::memory_order_relaxed);
+}
+
+bool PhysMem::Dirty(uint32_t pfn) const {
+  return frames_[pfn].dirty.load(std::memory_order_relaxed);
+}
+
 FrameKind PhysMem::Kind(uint32_t pfn) const {
   return frames_[pfn].kind.load(std::memory_order_relaxed);
 }
@@ -190,6 +199,14 @@ std::optional<uint32_t> PhysMem::FindOrCreateCachePage(uint64_t ino,
   *created = true;
   GetFrame(*pfn);  // the cache's own reference plus the caller's
   return *pfn;
+}
+
+std::optional<uint32_t> PhysMem::FindCachePage(uint64_t ino, uint64_t pgoff) {
+  MutexLock lock(&cache_lock_);
+  auto it = page_cache_.find(CacheKey{ino, pgoff});
+  if (it == page_cache_.end()) return std::nullopt;
+  GetFrame(it->second);
+  return it->second;
 }
 
 bool PhysMem::CachePagePresent(uint64_t ino, uint64_t pgoff) const {

@@ -92,6 +92,9 @@ class PhysMem {
   void UnmapFrame(uint32_t pfn);  // map count - 1
   int RefCount(uint32_t pfn) const;
   int MapCount(uint32_t pfn) const;
+  // The page's dirty flag (see Frame::dirty).
+  void SetDirty(uint32_t pfn);
+  bool Dirty(uint32_t pfn) const;
   FrameKind Kind(uint32_t pfn) const;
   uint64_t FreeFrames() const ABSL_LOCKS_EXCLUDED(alloc_lock_);
   bool BelowLowWatermark() const ABSL_LOCKS_EXCLUDED(alloc_lock_);
@@ -107,6 +110,10 @@ class PhysMem {
                                                 bool shmem, bool* created,
                                                 MmStruct* locked_mm)
       ABSL_LOCKS_EXCLUDED(alloc_lock_, cache_lock_);
+  // The cached page of (ino, pgoff) with a reference taken for the caller,
+  // or nullopt when it is not cached (never creates one).
+  std::optional<uint32_t> FindCachePage(uint64_t ino, uint64_t pgoff)
+      ABSL_LOCKS_EXCLUDED(cache_lock_);
   // Whether (ino, pgoff) is in the page cache (Linux: mincore of a file
   // page).
   bool CachePagePresent(uint64_t ino, uint64_t pgoff) const
@@ -154,6 +161,10 @@ class PhysMem {
     std::atomic<int32_t> mapcount{0};
     std::atomic<FrameKind> kind{FrameKind::kFree};
     uint32_t swap_slot = 0;  // guarded by alloc_lock_; 0 = none
+    // A file or shmem page written through a mapping since it was
+    // allocated (Linux: the folio's dirty flag, set from the pte when the
+    // page is unmapped). mmsim never writes pages back, so it stays set.
+    std::atomic<bool> dirty{false};
   };
   struct CacheKey {
     uint64_t ino;

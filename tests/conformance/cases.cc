@@ -57,6 +57,21 @@ class B {
     return Op6(kOpSetrlimit, kRlimMemlock, std::min(bytes, w_.rlim_max[2]),
                w_.rlim_max[2]);
   }
+  // One access at page i (+ off bytes).
+  B& Read(uint64_t i, uint64_t off = 0) {
+    return Op6(kOpTouch, Page(i) + off, kTouchRead);
+  }
+  B& Write(uint64_t i, uint64_t off = 0) {
+    return Op6(kOpTouch, Page(i) + off, kTouchWrite);
+  }
+  // Only where it must fault (see kOpTouch).
+  B& Exec(uint64_t i) { return Op6(kOpTouch, Page(i), kTouchExec); }
+  B& Fork(uint64_t child_writes_page) {
+    return Op6(kOpFork, Page(child_writes_page));
+  }
+  B& Madvise(uint64_t i, uint64_t n, uint64_t advice) {
+    return Op6(kOpMadvise, Page(i), Pages(n), advice);
+  }
   std::vector<Op> Done() { return ops_; }
 
   const Window& w_;
@@ -597,6 +612,179 @@ std::vector<Case> MakeCases() {
             .Mprotect(0, 1, kR)
             .Munmap(0, 1)
             .Munmap(1, 1);
+      });
+  // --- faults and pages (mm/memory.c, arch/x86/mm/fault.c) ---
+  constexpr uint64_t kDontneed = 4;
+  add("TouchReadAnonMapsZeroPage",
+      "a read of untouched private anonymous memory maps the shared zero "
+      "page: no fault signal and Rss stays 0",
+      [](B& b) { b.Anon(0, 4, kRW).Read(1).Read(1, 100).Read(3); });
+  add("TouchWriteAnonAllocates",
+      "a write fault allocates one anonymous page: Rss 4 kB, Anonymous 4 kB; "
+      "a write after a read replaces the zero page",
+      [](B& b) { b.Anon(0, 4, kRW).Write(1).Write(1, 9).Read(2).Write(2); });
+  add("TouchHoleMaperr",
+      "an access to an address with no region is SIGSEGV SEGV_MAPERR",
+      [](B& b) {
+        b.Anon(0, 2, kRW).Anon(4, 2, kRW).Read(2).Write(3).Exec(2).Read(7);
+      });
+  add("TouchProtNoneAccerr",
+      "any access to a PROT_NONE region is SIGSEGV SEGV_ACCERR",
+      [](B& b) { b.Anon(0, 2, 0).Read(0).Write(1).Exec(0); });
+  add("TouchWriteReadOnlyAccerr",
+      "a write to a read-only region is SEGV_ACCERR, a read of it maps the "
+      "zero page, and so is one after mprotect takes write away",
+      [](B& b) {
+        b.Anon(0, 2, kR).Write(0).Read(0).Anon(4, 2, kRW).Write(4).Mprotect(
+            4, 2, kR);
+        b.Write(4).Write(5).Read(4);
+      });
+  add("TouchExecNonExecAccerr",
+      "an instruction fetch from a mapped region without PROT_EXEC is "
+      "SEGV_ACCERR (NX), whether the page is present or not",
+      [](B& b) {
+        b.Anon(0, 2, kRW).Write(0).Exec(0).Exec(1).Anon(4, 1, kR).Exec(4);
+      });
+  add("TouchBelowGrowsdownExpands",
+      "an access just below a MAP_GROWSDOWN region grows it down to the "
+      "page; within stack_guard_gap (256 pages) of an accessible region "
+      "below, or below a region without VM_GROWSDOWN, it is SEGV_MAPERR; a "
+      "PROT_NONE region below does not count for the gap",
+      [](B& b) {
+        b.Anon(300, 4, kRW, kGrowsdown)
+            .Write(299)
+            .Read(290, 5)
+            .Anon(100, 2, kRW)
+            .Read(289)
+            .Munmap(100, 2)
+            .Anon(100, 2, 0)
+            .Write(288)
+            .Anon(400, 2, kRW)
+            .Write(399);
+      });
+  add("GuardMarkersFaultAndStopPopulate",
+      "a guard marker (MADV_GUARD_INSTALL) makes any access SEGV_MAPERR and "
+      "makes mlock and MADV_POPULATE_* over it fail (ENOMEM / EFAULT) after "
+      "populating the pages before it",
+      [](B& b) {
+        b.Memlock(1 << 20)
+            .Anon(0, 4, kRW)
+            .Madvise(2, 1, 102)  // MADV_GUARD_INSTALL
+            .Read(2)
+            .Write(2)
+            .Madvise(0, 4, 22)  // MADV_POPULATE_READ
+            .Madvise(0, 4, 23)  // MADV_POPULATE_WRITE
+            .Op6(kOpMlock, b.Page(0), b.Pages(4))
+            .Madvise(2, 1, 103)  // MADV_GUARD_REMOVE
+            .Op6(kOpMlock, b.Page(0), b.Pages(4));
+      });
+  add("MapPopulateRss",
+      "MAP_POPULATE faults in every page: writable private anonymous gets "
+      "real pages (Rss = Anonymous = length), read-only gets the zero page",
+      [](B& b) {
+        b.Anon(0, 5, kRW, kPopulate)
+            .Anon(10, 3, kR, kPopulate)
+            .Anon(20, 3, kRW, kPopulate, kShared)
+            .File(30, 4, kR, kPrivate | kPopulate, 0, 0, 0)
+            .File(40, 4, kRW, kShared | kPopulate, 1, 1, 0);
+      });
+  add("MlockPopulateLocked",
+      "mlock populates the range (write faults on writable private memory) "
+      "and smaps shows it as Locked; munlock keeps the pages",
+      [](B& b) {
+        b.Memlock(1 << 20)
+            .Anon(0, 8, kRW)
+            .Op6(kOpMlock, b.Page(2), b.Pages(3))
+            .Op6(kOpMlock2, b.Page(6), b.Pages(2), 1)
+            .Write(7)
+            .Op6(kOpMunlock, b.Page(0), b.Pages(8))
+            .Anon(10, 2, kRW, kLocked)
+            .Anon(20, 2, kR)
+            .Op6(kOpMlock, b.Page(20), b.Pages(2));
+      });
+  add("MadviseDontneedDropsRss",
+      "MADV_DONTNEED zaps the pages of a private mapping (Rss drops; the "
+      "next read maps the zero page) but leaves the region",
+      [kDontneed](B& b) {
+        b.Anon(0, 6, kRW, kPopulate)
+            .Madvise(1, 2, kDontneed)
+            .Read(1)
+            .Write(2)
+            .Madvise(0, 6, kDontneed)
+            .File(10, 3, kRW, kShared, 1, 1, 0)
+            .Write(10)
+            .Write(11)
+            .Madvise(10, 1, kDontneed)
+            .Read(10);
+      });
+  add("PrivateFileReadThenWrite",
+      "a read of a private file mapping maps the page-cache page (Rss, not "
+      "Anonymous); a write copies it (Anonymous); past EOF is SIGBUS",
+      [](B& b) {
+        b.File(0, 4, kRW, kPrivate, 0, 1, 0)
+            .Read(0)
+            .Read(1)
+            .Write(1)
+            .Write(2)
+            .File(10, 4, kRW, kPrivate, 2, 1, 0)
+            .Read(10)
+            .Write(11)
+            .Read(12)
+            .Write(13);
+      });
+  add("SharedMemfdWrite",
+      "a write to a shared memfd mapping maps the shmem page (Rss, never "
+      "Anonymous); another mapping of the file sees it only after its own "
+      "fault",
+      [](B& b) {
+        b.File(0, 4, kRW, kShared, 1, 1, 0)
+            .Write(0)
+            .Write(3)
+            .File(10, 4, kR, kShared, 1, 0, 0)
+            .Read(10)
+            .Read(11)
+            .Anon(20, 2, kRW, 0, kShared)
+            .Write(20)
+            .Read(21);
+      });
+  add("ForkCopyOnWrite",
+      "fork copies the region list; the child's write to a private page "
+      "copies it (both keep Rss), a shared page stays shared, "
+      "MADV_DONTFORK regions are not copied and the child drops mlock",
+      [](B& b) {
+        b.Memlock(1 << 20)
+            .Anon(0, 4, kRW)
+            .Write(0)
+            .Write(1)
+            .Anon(10, 2, kRW, 0, kShared)
+            .Write(10)
+            .Anon(20, 2, kRW, kLocked)
+            .Anon(30, 2, kRW)
+            .Write(30)
+            .Madvise(30, 2, 10)  // MADV_DONTFORK
+            .Fork(0)
+            .Fork(2)
+            .Fork(10)
+            .Fork(11)
+            .Fork(20)
+            .Fork(30)
+            .Write(0);
+      });
+  add("ForkWipeonforkAndUntouched",
+      "MADV_WIPEONFORK regions come back empty in the child; a region "
+      "without an anon_vma has no pages to copy; the child's write to a "
+      "read-only page is SEGV_ACCERR",
+      [](B& b) {
+        b.Anon(0, 2, kRW)
+            .Write(0)
+            .Madvise(0, 2, 18)  // MADV_WIPEONFORK
+            .Anon(10, 2, kRW)
+            .Anon(20, 2, kR)
+            .Read(20)
+            .Fork(0)
+            .Fork(10)
+            .Fork(20)
+            .Fork(40);
       });
   (void)kInf;
   (void)kW;

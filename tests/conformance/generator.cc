@@ -315,6 +315,44 @@ Op OpGenerator::MremapOp(const std::vector<Region>& rs) {
   return MakeOp(kOpMremap, old_addr, old_len, new_len, flags, new_addr);
 }
 
+uint64_t OpGenerator::TouchAddr(const std::vector<Region>& rs) {
+  uint64_t r = Below(100);
+  uint64_t addr;
+  if (rs.empty() || r >= 95) {
+    addr = InterestingAddr(rs);
+  } else {
+    const Region& g = rs[Below(rs.size())];
+    uint64_t pages = (g.end - g.start) / kPage;
+    if (r < 75) {
+      addr = g.start + kPage * Below(pages);
+    } else if (r < 87) {
+      // Just below: a hole, or the guard gap of a VM_GROWSDOWN region.
+      addr = g.start - kPage * (1 + Below(Chance(70) ? 2 : 300));
+    } else {
+      addr = g.end + kPage * Below(3);
+    }
+  }
+  Span sp = Clip(addr, addr + kPage);
+  return sp.lo + Below(kPage);
+}
+
+Op OpGenerator::TouchOp(const State& s, const std::vector<Region>& rs) {
+  uint64_t addr = TouchAddr(rs);
+  uint64_t q = Below(100);
+  uint64_t access = q < 45 ? kTouchRead : (q < 90 ? kTouchWrite : kTouchExec);
+  if (access == kTouchExec) {
+    // Only where the access must fault (the worker refuses the others): the
+    // region holding addr, or the one above a hole, has no 'x'.
+    for (const Region& g : s.regions) {
+      if (addr < g.end) {
+        if (g.perms[2] == 'x') access = kTouchRead;
+        break;
+      }
+    }
+  }
+  return MakeOp(kOpTouch, addr, access);
+}
+
 Op OpGenerator::InvalidOp(const std::vector<Region>& rs) {
   uint64_t top = w_.hi - kPage * (1 + Below(64));
   int anon = kPrivate | kAnon;
@@ -417,6 +455,10 @@ Op OpGenerator::Next(const State& s) {
     return MakeOp(kOpSetrlimit, kRlimData, cur, w_.rlim_max[kRlimData]);
   }
   std::vector<Region> rs = WindowRegions(s);
+  // Touches (17%) and an occasional fork (1%) on top of the system calls.
+  uint64_t t = Below(1000);
+  if (t < 170) return TouchOp(s, rs);
+  if (t < 180) return MakeOp(kOpFork, TouchAddr(rs));
   uint64_t r = Below(1000);
   if (r < 310) return MmapOp(s, rs);
   if (r < 410) {

@@ -45,6 +45,10 @@ class OpGenerator {
   Op MmapOp(const State& s, const std::vector<Region>& rs);
   Op InvalidOp(const std::vector<Region>& rs);
   Op MremapOp(const std::vector<Region>& rs);
+  // A read/write/exec access in, just below or just past a region.
+  Op TouchOp(const State& s, const std::vector<Region>& rs);
+  // An address for a touch (not page aligned).
+  uint64_t TouchAddr(const std::vector<Region>& rs);
 
   uint64_t state_;
   Window w_;

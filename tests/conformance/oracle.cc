@@ -212,6 +212,10 @@ std::string OpName(uint32_t kind) {
       return "setrlimit";
     case kOpFillMapCount:
       return "fill_map_count";
+    case kOpTouch:
+      return "touch";
+    case kOpFork:
+      return "fork";
     default:
       return "op" + std::to_string(kind);
   }
@@ -278,6 +282,15 @@ std::string FormatOp(const Op& op) {
                "/0x%" PRIx64 ")",
                a[0], a[1], a[2]);
       break;
+    case kOpTouch: {
+      static const char* kAccess[3] = {"read", "write", "exec"};
+      snprintf(b, sizeof(b), "touch(0x%" PRIx64 ", %s)", a[0],
+               a[1] < 3 ? kAccess[a[1]] : "?");
+      break;
+    }
+    case kOpFork:
+      snprintf(b, sizeof(b), "fork(child writes 0x%" PRIx64 ")", a[0]);
+      break;
     default:
       snprintf(b, sizeof(b), "op%u(...)", op.kind);
   }
@@ -286,10 +299,12 @@ std::string FormatOp(const Op& op) {
 
 std::vector<Region> Canonicalize(const std::vector<RawRegion>& raw,
                                  const FileInfo* files, int nfiles,
-                                 RawRegion* stack) {
+                                 RawRegion* stack, std::vector<size_t>* kept) {
   std::vector<Region> out;
   std::map<uint64_t, int> shmem_ids;  // inode -> S<n>
-  for (const RawRegion& r : raw) {
+  if (kept != nullptr) kept->clear();
+  for (size_t idx = 0; idx < raw.size(); ++idx) {
+    const RawRegion& r = raw[idx];
     if (r.name == "[vsyscall]") continue;
     if (r.name == "[stack]") {
       if (stack != nullptr) *stack = r;
@@ -317,8 +332,65 @@ std::vector<Region> Canonicalize(const std::vector<RawRegion>& raw,
       }
     }
     out.push_back(c);
+    if (kept != nullptr) kept->push_back(idx);
   }
   return out;
+}
+
+std::string FormatPages(const Pages& p) {
+  if (p.rss == kPagesNotCompared) return "(worker's own, not compared)";
+  char b[128];
+  snprintf(b, sizeof(b),
+           "rss=%" PRId64 "k anon=%" PRId64 "k locked=%" PRId64
+           "k swap=%" PRId64 "k",
+           p.rss, p.anon, p.locked, p.swap);
+  return b;
+}
+
+bool ParseSmaps(const std::string& text, std::vector<RawRegion>* raw,
+                std::vector<Pages>* pages) {
+  raw->clear();
+  pages->clear();
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    char c0 = line[0];
+    if ((c0 >= '0' && c0 <= '9') || (c0 >= 'a' && c0 <= 'f')) {
+      std::vector<RawRegion> one;
+      if (!ParseMaps(line, &one) || one.size() != 1) return false;
+      raw->push_back(one[0]);
+      pages->push_back(Pages{});
+      continue;
+    }
+    if (pages->empty()) return false;
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string key = line.substr(0, colon);
+    int64_t* field = nullptr;
+    if (key == "Rss") field = &pages->back().rss;
+    if (key == "Anonymous") field = &pages->back().anon;
+    if (key == "Locked") field = &pages->back().locked;
+    if (key == "Swap") field = &pages->back().swap;
+    if (field != nullptr)
+      *field = strtoll(line.c_str() + colon + 1, nullptr, 10);
+  }
+  return true;
+}
+
+void MaskWorkerPages(const SeqConfig& cfg, State* s) {
+  for (size_t i = 0; i < s->pages.size() && i < s->regions.size(); ++i) {
+    const Region& r = s->regions[i];
+    for (const RawRegion& w : cfg.init) {
+      if (w.name == "[vsyscall]") continue;
+      if (r.start < w.end && w.start < r.end) {
+        s->pages[i] = Pages{kPagesNotCompared, kPagesNotCompared,
+                            kPagesNotCompared, kPagesNotCompared};
+        break;
+      }
+    }
+  }
+  for (State& v : s->views) MaskWorkerPages(cfg, &v);
 }
 
 std::string FormatState(const State& s) {
@@ -330,7 +402,25 @@ std::string FormatState(const State& s) {
   }
   out += "\n  " + FormatCounters(s.counters) + " brk=0x" + Hex(s.brk) + "\n";
   if (!s.regions_known) out += "  (regions not sent: maps too big)\n";
-  for (const Region& r : s.regions) out += "    " + FormatRegion(r) + "\n";
+  if (s.sig != 0) {
+    out += "  signal " + std::to_string(s.sig) + " si_code " +
+           std::to_string(s.si_code) + "\n";
+  }
+  for (size_t i = 0; i < s.regions.size(); ++i) {
+    out += "    " + FormatRegion(s.regions[i]);
+    if (s.pages_known && i < s.pages.size() &&
+        s.pages[i].rss != kPagesNotCompared) {
+      out += "  " + FormatPages(s.pages[i]);
+    }
+    out += "\n";
+  }
+  static const char* kViews[kForkViews] = {"parent before the child's write",
+                                           "child before its write",
+                                           "child after its write"};
+  for (size_t i = 0; i < s.views.size(); ++i) {
+    out += "  fork view: " + std::string(i < kForkViews ? kViews[i] : "?") +
+           "\n" + FormatState(s.views[i]);
+  }
   return out;
 }
 
@@ -352,6 +442,53 @@ std::string DiffStates(const State& want, const State& got) {
   if (want.brk != got.brk) {
     d += "brk: kernel 0x" + Hex(want.brk) + ", simulator 0x" + Hex(got.brk) +
          "\n";
+  }
+  d += DiffRegionsAndPages(want, got);
+  if (want.sig != got.sig || want.si_code != got.si_code) {
+    d += "fault: kernel signal " + std::to_string(want.sig) + " si_code " +
+         std::to_string(want.si_code) + ", simulator signal " +
+         std::to_string(got.sig) + " si_code " + std::to_string(got.si_code) +
+         "\n";
+  }
+  if (want.views.size() != got.views.size()) {
+    d += "fork views: kernel " + std::to_string(want.views.size()) +
+         ", simulator " + std::to_string(got.views.size()) + "\n";
+  } else {
+    static const char* kViews[kForkViews] = {"parent before the child's write",
+                                             "child before its write",
+                                             "child after its write"};
+    for (size_t i = 0; i < want.views.size(); ++i) {
+      const State& a = want.views[i];
+      const State& b = got.views[i];
+      std::string v = DiffRegionsAndPages(a, b);
+      if (a.sig != b.sig || a.si_code != b.si_code) {
+        v += "fault: kernel signal " + std::to_string(a.sig) + " si_code " +
+             std::to_string(a.si_code) + ", simulator signal " +
+             std::to_string(b.sig) + " si_code " + std::to_string(b.si_code) +
+             "\n";
+      }
+      if (!v.empty()) {
+        d += std::string("fork view \"") + (i < kForkViews ? kViews[i] : "?") +
+             "\": " + v;
+      }
+    }
+  }
+  return d;
+}
+
+std::string DiffRegionsAndPages(const State& want, const State& got) {
+  std::string d;
+  if (want.regions_known && got.regions_known && want.regions == got.regions &&
+      want.pages_known && got.pages_known &&
+      want.pages.size() == want.regions.size() &&
+      got.pages.size() == got.regions.size()) {
+    for (size_t i = 0; i < want.pages.size(); ++i) {
+      if (want.pages[i] != got.pages[i]) {
+        d += "pages of " + FormatRegion(want.regions[i]) + ": kernel " +
+             FormatPages(want.pages[i]) + ", simulator " +
+             FormatPages(got.pages[i]) + "\n";
+      }
+    }
   }
   if (want.regions_known && got.regions_known && want.regions != got.regions) {
     d += "regions (- kernel only, + simulator only):\n";
@@ -483,29 +620,66 @@ std::string KernelOracle::Start(const std::string& worker_path) {
   return "";
 }
 
+namespace {
+
+// The worker's own path depends on the build directory; drop it so the
+// golden traces do not change with it.
+void NormalizeSelf(std::vector<RawRegion>* raw) {
+  static const std::string kSelf = "/mmsim_kernel_oracle";
+  for (RawRegion& x : *raw) {
+    if (x.name.size() > kSelf.size() &&
+        x.name.compare(x.name.size() - kSelf.size(), kSelf.size(), kSelf) ==
+            0) {
+      x.name = kSelf;
+    }
+  }
+}
+
+bool ReadText(int fd, uint64_t len, std::string* text) {
+  text->assign(len, '\0');
+  return len == 0 || ReadFull(fd, text->data(), len);
+}
+
+// Regions and pages of a smaps text.
+std::string SmapsState(const std::string& text, const FileInfo* files,
+                       State* s) {
+  std::vector<RawRegion> raw;
+  std::vector<Pages> pages;
+  if (!ParseSmaps(text, &raw, &pages)) return "cannot parse smaps:\n" + text;
+  NormalizeSelf(&raw);
+  std::vector<size_t> kept;
+  s->regions = Canonicalize(raw, files, kNumFiles, nullptr, &kept);
+  s->pages.clear();
+  for (size_t i : kept) s->pages.push_back(pages[i]);
+  s->regions_known = true;
+  s->pages_known = true;
+  return "";
+}
+
+}  // namespace
+
 std::string KernelOracle::ReadReply(State* out, RawRegion* stack) {
   Reply r;
   if (!ReadFull(from_, &r, sizeof(r))) return "worker died";
-  std::string text(r.maps_len, '\0');
-  if (r.maps_len > 0 && !ReadFull(from_, text.data(), r.maps_len)) {
+  std::string text, smaps, views[kForkViews];
+  if (!ReadText(from_, r.maps_len, &text) ||
+      !ReadText(from_, r.smaps_len, &smaps)) {
     return "worker died while sending maps";
+  }
+  for (int i = 0; i < kForkViews; ++i) {
+    if (!ReadText(from_, r.fork_len[i], &views[i])) {
+      return "worker died while sending the fork views";
+    }
   }
   out->ret = r.ret;
   out->err = r.err;
   out->brk = r.brk;
+  out->sig = r.sig;
+  out->si_code = r.si_code;
   std::vector<RawRegion> raw;
   if (r.maps_len > 0) {
     if (!ParseMaps(text, &raw)) return "cannot parse maps:\n" + text;
-    // The worker's own path depends on the build directory; drop it so the
-    // golden traces do not change with it.
-    static const std::string kSelf = "/mmsim_kernel_oracle";
-    for (RawRegion& x : raw) {
-      if (x.name.size() > kSelf.size() &&
-          x.name.compare(x.name.size() - kSelf.size(), kSelf.size(), kSelf) ==
-              0) {
-        x.name = kSelf;
-      }
-    }
+    NormalizeSelf(&raw);
     if (config_.init.empty()) config_.init = raw;
     out->regions = Canonicalize(raw, config_.files, kNumFiles, stack);
     out->regions_known = true;
@@ -522,6 +696,33 @@ std::string KernelOracle::ReadReply(State* out, RawRegion* stack) {
   out->counters.data_vm = static_cast<int64_t>(r.vm_data_kb / 4);
   out->counters.exec_vm = static_cast<int64_t>((r.vm_exe_kb + r.vm_lib_kb) / 4);
   out->counters.stack_vm = static_cast<int64_t>(r.vm_stk_kb / 4);
+  out->pages.clear();
+  out->pages_known = false;
+  if (r.smaps_len > 0) {
+    State sm;
+    std::string e = SmapsState(smaps, config_.files, &sm);
+    if (!e.empty()) return e;
+    if (sm.regions != out->regions) {
+      return "smaps and maps list different regions (harness bug)";
+    }
+    out->pages = sm.pages;
+    out->pages_known = true;
+  }
+  out->views.clear();
+  if (r.fork_len[0] > 0 || r.fork_len[1] > 0 || r.fork_len[2] > 0) {
+    for (int i = 0; i < kForkViews; ++i) {
+      State v;
+      v.regions_known = false;
+      if (r.fork_len[i] > 0) {
+        std::string e = SmapsState(views[i], config_.files, &v);
+        if (!e.empty()) return e;
+      }
+      out->views.push_back(v);
+    }
+    out->views[2].sig = r.child_sig;
+    out->views[2].si_code = r.child_si_code;
+  }
+  MaskWorkerPages(config_, out);
   return "";
 }
 

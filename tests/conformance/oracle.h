@@ -59,6 +59,21 @@ struct Counters {
 std::string FormatCounters(const Counters& c);
 bool ParseCounters(const std::string& s, Counters* c);
 
+// Page counts of one region, in kB, as /proc/PID/smaps prints them (Rss,
+// Anonymous, Locked, Swap). The worker's own regions (its executable,
+// data, heap, [vvar]/[vdso]: everything that overlaps the starting point)
+// change as it runs and are not compared: all fields kPagesNotCompared.
+struct Pages {
+  int64_t rss = 0, anon = 0, locked = 0, swap = 0;
+  bool operator==(const Pages& o) const {
+    return rss == o.rss && anon == o.anon && locked == o.locked &&
+           swap == o.swap;
+  }
+  bool operator!=(const Pages& o) const { return !(*this == o); }
+};
+inline constexpr int64_t kPagesNotCompared = -1;
+std::string FormatPages(const Pages& p);
+
 // What one step leaves behind: the op's result and the address space.
 struct State {
   int64_t ret = 0;              // return value, -1 on error
@@ -67,18 +82,37 @@ struct State {
   Counters counters;
   uint64_t brk = 0;
   bool regions_known = true;  // false when maps text was too big to send
+  // Per region (parallel to `regions`) when pages_known (smaps was read).
+  std::vector<Pages> pages;
+  bool pages_known = false;
+  // kOpTouch: the signal of the access (0: none, SIGSEGV, SIGBUS) and its
+  // si_code (SEGV_MAPERR 1, SEGV_ACCERR 2, BUS_ADRERR 2).
+  int64_t sig = 0, si_code = 0;
+  // kOpFork: kForkViews views (regions and pages only; counters and brk
+  // unused): the parent before the child's write, the child before and
+  // after it (with the write's sig/si_code).
+  std::vector<State> views;
 };
 
 // Describes the first difference between two states, or returns "".
 std::string DiffStates(const State& want, const State& got);
+// Only the region lists and their pages.
+std::string DiffRegionsAndPages(const State& want, const State& got);
 std::string FormatState(const State& s);
 
 // Converts raw regions to canonical ones. `files` identifies the oracle's
 // files; [stack] and [vsyscall] are dropped (the stack region is returned
 // through `stack` when not null).
+// `kept`, when not null, receives the index in `raw` of each result.
 std::vector<Region> Canonicalize(const std::vector<RawRegion>& raw,
                                  const FileInfo* files, int nfiles,
-                                 RawRegion* stack = nullptr);
+                                 RawRegion* stack = nullptr,
+                                 std::vector<size_t>* kept = nullptr);
+
+// Parses /proc/PID/smaps text: the regions (its header lines) and their
+// page counts. Returns false on a malformed text.
+bool ParseSmaps(const std::string& text, std::vector<RawRegion>* raw,
+                std::vector<Pages>* pages);
 
 std::string FormatOp(const Op& op);
 std::string OpName(uint32_t kind);
@@ -112,6 +146,10 @@ struct Window {
   uint64_t mmap_base = 0;
 };
 Window WindowFor(const SeqConfig& cfg);
+
+// Marks the pages of every region of s (and of its views) that overlaps
+// the worker's starting point (cfg.init) as kPagesNotCompared.
+void MaskWorkerPages(const SeqConfig& cfg, State* s);
 
 // Returns "" when the host controls hold, else what differs (ASLR on,
 // capabilities kept, legacy layout, mmap_base not where expected ...).

@@ -32,7 +32,28 @@ enum OpKind : uint32_t {
   // of pages mapped and the errno of the failing call. Used to reach
   // vm.max_map_count without one round trip per page.
   kOpFillMapCount = 13,
+  // One user access to addr (a[0]) of kind a[1] (kTouch*). ret 0, err 0;
+  // Reply::sig / si_code say whether it faulted. Exec touches call into the
+  // page, so the worker refuses them where the page could be executable:
+  // inside a region with PROT_EXEC or in a hole whose upper neighbour has
+  // it (it could be a VM_GROWSDOWN region that grows over the address).
+  kOpTouch = 14,
+  // fork(): the child waits on a pipe while both smaps are read, then does
+  // a write touch at a[0], both smaps are read again and the child exits.
+  // ret 0 (not the pid) or -1 with errno; the Reply is followed by the
+  // three ForkView texts (kForkViews).
+  kOpFork = 15,
 };
+
+// Access kinds of kOpTouch (Op::a[1]).
+inline constexpr uint64_t kTouchRead = 0;
+inline constexpr uint64_t kTouchWrite = 1;
+inline constexpr uint64_t kTouchExec = 2;
+
+// What kOpFork reports, in order: the parent's smaps before the child's
+// write, the child's before and after it (the parent's after is the
+// ordinary reply).
+inline constexpr int kForkViews = 3;
 
 // Resources of kOpSetrlimit.
 inline constexpr uint64_t kRlimAs = 0;
@@ -104,6 +125,15 @@ struct Reply {
   uint64_t brk;        // brk(0) after the op
   uint64_t map_lines;  // lines of /proc/self/maps
   uint64_t maps_len;   // bytes of maps text that follow (0 if too big)
+  // /proc/self/smaps text that follows the maps text (0: not read, when the
+  // map has more than kMaxSmapsLines regions or the text is too big).
+  uint64_t smaps_len;
+  // kOpTouch: the signal the access raised (0: none) and its si_code.
+  int64_t sig, si_code;
+  // kOpFork: bytes of each view's smaps text, sent after smaps in this
+  // order, and the child's write touch result.
+  uint64_t fork_len[kForkViews];
+  int64_t child_sig, child_si_code;
 };
 
 // err value: the worker refused an op that could touch its own mappings
@@ -111,6 +141,8 @@ struct Reply {
 inline constexpr int64_t kErrRefused = -1000;
 
 inline constexpr uint64_t kMaxMapsText = 1u << 20;
+inline constexpr uint64_t kMaxSmapsText = 4u << 20;
+inline constexpr uint64_t kMaxSmapsLines = 1000;
 
 // Reads exactly n bytes from a pipe, retrying on EINTR; false at EOF or on
 // error. Allocates nothing, so the worker may use it while it runs ops.

@@ -1,7 +1,11 @@
 // mmsim_kernel_oracle: runs memory system calls on the real kernel for the
 // conformance harness. The harness writes Ops on stdin; after each one the
 // worker writes a Reply (return value, errno, /proc/self/status counters,
-// brk) followed by the text of /proc/self/maps.
+// brk) followed by the text of /proc/self/maps and /proc/self/smaps.
+// kOpTouch performs one access under a SIGSEGV/SIGBUS handler
+// (sigsetjmp/siglongjmp) and reports the signal and si_code; kOpFork forks a
+// child that waits on a pipe, so its smaps can be read before and after it
+// writes one byte.
 //
 // Rules that keep the answers deterministic and the worker alive:
 //  - Built static and without sanitizers (CMake), so its address space holds
@@ -16,14 +20,25 @@
 //    could call brk or mmap and change the address space under test.
 //  - Refuses (kErrRefused) any op whose range could touch its own initial
 //    mappings; the harness generates none, so a refusal is a harness bug.
+//  - THP is disabled (PR_SET_THP_DISABLE), so Rss grows by 4 KiB pages,
+//    and the worker runs on one CPU (LRU batches are per CPU).
+//  - Exec touches are made only where they must fault: the worker refuses
+//    one inside a region with 'x' or in a hole whose upper neighbour has
+//    'x' (a VM_GROWSDOWN region could grow over it). So it never runs the
+//    bytes of a mapped page.
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,6 +58,8 @@ constexpr uint64_t kPage = 4096;
 constexpr uint64_t kTaskSize = (uint64_t{1} << 47) - kPage;
 
 char g_maps[c::kMaxMapsText];
+char g_smaps[c::kMaxSmapsText];
+char g_fork_smaps[c::kForkViews][c::kMaxSmapsText / 4];
 char g_chunk[65536];
 char g_small[8192];
 
@@ -126,6 +143,28 @@ void ReadMaps(uint64_t* len, uint64_t* lines) {
   if (!fits) *len = 0;
 }
 
+// Reads a whole /proc text into buf; returns its length, 0 when it does not
+// fit or cannot be read.
+uint64_t ReadText(const char* path, char* buf, uint64_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  uint64_t len = 0;
+  bool fits = true;
+  for (;;) {
+    ssize_t r = read(fd, g_chunk, sizeof(g_chunk));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    if (fits && len + static_cast<uint64_t>(r) <= cap) {
+      memcpy(buf + len, g_chunk, static_cast<size_t>(r));
+      len += static_cast<uint64_t>(r);
+    } else {
+      fits = false;
+    }
+  }
+  close(fd);
+  return fits ? len : 0;
+}
+
 uint64_t StatusField(const char* text, const char* key) {
   const char* p = strstr(text, key);
   if (p == nullptr) return ~uint64_t{0};
@@ -144,12 +183,20 @@ void FillReply(Reply* r) {
   r->vm_lib_kb = StatusField(g_small, "VmLib:");
   r->brk = static_cast<uint64_t>(syscall(SYS_brk, 0));
   ReadMaps(&r->maps_len, &r->map_lines);
+  r->smaps_len = 0;
+  if (r->maps_len > 0 && r->map_lines <= c::kMaxSmapsLines) {
+    r->smaps_len = ReadText("/proc/self/smaps", g_smaps, sizeof(g_smaps));
+  }
 }
 
 void SendReply(Reply* r) {
   FillReply(r);
   WriteAll(1, r, sizeof(*r));
   if (r->maps_len > 0) WriteAll(1, g_maps, r->maps_len);
+  if (r->smaps_len > 0) WriteAll(1, g_smaps, r->smaps_len);
+  for (int i = 0; i < c::kForkViews; ++i) {
+    if (r->fork_len[i] > 0) WriteAll(1, g_fork_smaps[i], r->fork_len[i]);
+  }
 }
 
 // Records every initial mapping as forbidden; the stack also 16 MiB below.
@@ -193,6 +240,28 @@ bool RangeUnsafe(uint64_t addr, uint64_t len, bool round_start) {
   return Overlaps(addr, addr + l);
 }
 
+// Exec touches: true when addr lies in a region with 'x', or in a hole
+// whose next region above has 'x' (see the top comment).
+bool ExecMayRun(uint64_t addr) {
+  uint64_t len, lines;
+  ReadMaps(&len, &lines);
+  if (len == 0) return true;  // cannot tell: refuse
+  const char* p = g_maps;
+  const char* end = g_maps + len;
+  while (p < end) {
+    const char* dash = static_cast<const char*>(memchr(p, '-', end - p));
+    if (dash == nullptr) return true;
+    uint64_t hi = ParseU64(dash + 1, 16);
+    const char* sp = static_cast<const char*>(memchr(dash, ' ', end - dash));
+    if (sp == nullptr || sp + 3 >= end) return true;
+    if (addr < hi) return sp[3] == 'x';  // inside, or the hole below
+    const char* nl = static_cast<const char*>(memchr(p, '\n', end - p));
+    if (nl == nullptr) break;
+    p = nl + 1;
+  }
+  return false;  // above every region
+}
+
 bool Unsafe(const Op& op) {
   const uint64_t* a = op.a;
   switch (op.kind) {
@@ -217,9 +286,119 @@ bool Unsafe(const Op& op) {
       return a[0] >= g_end_data && a[0] < g_initial_brk;
     case c::kOpFillMapCount:
       return false;  // MAP_FIXED_NOREPLACE never replaces
+    case c::kOpTouch:
+      if (a[0] >= kTaskSize ||
+          Overlaps(a[0] & ~(kPage - 1), (a[0] | (kPage - 1)) + 1)) {
+        return true;
+      }
+      return a[1] == c::kTouchExec && ExecMayRun(a[0]);
+    case c::kOpFork:
+      return a[0] >= kTaskSize ||
+             Overlaps(a[0] & ~(kPage - 1), (a[0] | (kPage - 1)) + 1);
     default:
       return false;
   }
+}
+
+void AppendU64(char* dst, uint64_t v);
+
+sigjmp_buf g_jmp;
+volatile int64_t g_sig = 0;
+volatile int64_t g_code = 0;
+
+void OnFault(int sig, siginfo_t* si, void*) {
+  g_sig = sig;
+  g_code = si->si_code;
+  siglongjmp(g_jmp, 1);
+}
+
+void InstallFaultHandlers() {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = OnFault;
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigaction(SIGSEGV, &sa, nullptr);
+  sigaction(SIGBUS, &sa, nullptr);
+}
+
+// One access; returns the signal (0: none) and its si_code.
+__attribute__((noinline)) void Touch(uint64_t addr, uint64_t access,
+                                     int64_t* sig, int64_t* code) {
+  g_sig = 0;
+  g_code = 0;
+  if (sigsetjmp(g_jmp, 1) == 0) {
+    if (access == c::kTouchWrite) {
+      *reinterpret_cast<volatile char*>(addr) = 1;
+    } else if (access == c::kTouchExec) {
+      reinterpret_cast<void (*)()>(addr)();
+    } else {
+      (void)*reinterpret_cast<volatile char*>(addr);
+    }
+  }
+  *sig = g_sig;
+  *code = g_code;
+}
+
+void CloseBoth(int* p) {
+  close(p[0]);
+  close(p[1]);
+}
+
+// kOpFork (see oracle_protocol.h).
+void RunFork(uint64_t addr, Reply* r) {
+  int go[2], done[2];
+  if (pipe2(go, O_CLOEXEC) != 0) {
+    r->ret = -1;
+    r->err = errno;
+    return;
+  }
+  if (pipe2(done, O_CLOEXEC) != 0) {
+    r->ret = -1;
+    r->err = errno;
+    CloseBoth(go);
+    return;
+  }
+  long pid = syscall(SYS_fork);
+  if (pid == 0) {
+    close(go[1]);
+    close(done[0]);
+    char ch;
+    if (!c::ReadFull(go[0], &ch, 1)) _exit(0);
+    int64_t res[2];
+    Touch(addr, c::kTouchWrite, &res[0], &res[1]);
+    WriteAll(done[1], res, sizeof(res));
+    c::ReadFull(go[0], &ch, 1);  // until the parent has read the smaps
+    _exit(0);
+  }
+  if (pid < 0) {
+    r->ret = -1;
+    r->err = errno;
+    CloseBoth(go);
+    CloseBoth(done);
+    return;
+  }
+  close(go[0]);
+  close(done[1]);
+  char path[64] = "/proc/";
+  AppendU64(path, static_cast<uint64_t>(pid));
+  strcat(path, "/smaps");
+  constexpr uint64_t kCap = sizeof(g_fork_smaps[0]);
+  r->fork_len[0] = ReadText("/proc/self/smaps", g_fork_smaps[0], kCap);
+  r->fork_len[1] = ReadText(path, g_fork_smaps[1], kCap);
+  char ch = 1;
+  WriteAll(go[1], &ch, 1);
+  int64_t res[2] = {0, 0};
+  if (!c::ReadFull(done[0], res, sizeof(res))) res[0] = -1;
+  r->child_sig = res[0];
+  r->child_si_code = res[1];
+  r->fork_len[2] = ReadText(path, g_fork_smaps[2], kCap);
+  WriteAll(go[1], &ch, 1);
+  close(go[1]);
+  close(done[0]);
+  int st;
+  syscall(SYS_wait4, pid, &st, 0, nullptr);
+  r->ret = 0;
+  r->err = 0;
 }
 
 void RunOp(const Op& op, Reply* r) {
@@ -292,6 +471,14 @@ void RunOp(const Op& op, Reply* r) {
       r->err = errno;
       return;
     }
+    case c::kOpTouch:
+      Touch(a[0], a[1], &r->sig, &r->si_code);
+      r->ret = 0;
+      r->err = 0;
+      return;
+    case c::kOpFork:
+      RunFork(a[0], r);
+      return;
     default:
       r->ret = -1;
       r->err = EINVAL;
@@ -469,6 +656,20 @@ int main(int argc, char** argv) {
     h.hint_min_addr = static_cast<uint64_t>(p);
     if (p != -1) syscall(SYS_munmap, p, kPage);
   }
+  {
+    // One CPU: pages faulted on another CPU can sit in its LRU batch, where
+    // MADV_PAGEOUT cannot isolate them.
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    int cpu = sched_getcpu();
+    CPU_SET(cpu < 0 ? 0 : cpu, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+      Fail(&h, "sched_setaffinity");
+    }
+  }
+  if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
+    Fail(&h, "PR_SET_THP_DISABLE");
+  InstallFaultHandlers();
   PrefaultStack();
   StatFields(&h);
   h.brk = static_cast<uint64_t>(syscall(SYS_brk, 0));

@@ -1,6 +1,7 @@
 #include "tests/conformance/sim_driver.h"
 
 #include <cerrno>
+#include <csignal>
 #include <vector>
 
 #include "core/limits.h"
@@ -32,6 +33,27 @@ void SetResult(const absl::StatusOr<uint64_t>& s, int64_t* ret, int64_t* err) {
 }
 
 Rlimit Lim(uint64_t cur, uint64_t max) { return Rlimit{cur, max}; }
+
+// The signal and si_code a fault result means to the process.
+void FaultSignal(const FaultResult& f, int64_t* sig, int64_t* code) {
+  *sig = 0;
+  *code = 0;
+  if (f.kind == FaultKind::kSigsegv) {
+    *sig = SIGSEGV;
+    *code = f.si_code;
+  } else if (f.kind == FaultKind::kSigbus) {
+    *sig = SIGBUS;
+    *code = f.si_code;
+  } else if (f.kind == FaultKind::kOom) {
+    *sig = SIGKILL;  // the OOM killer; never expected here
+  }
+}
+
+FaultAccess AccessOf(uint64_t a) {
+  if (a == kTouchWrite) return FaultAccess::kWrite;
+  if (a == kTouchExec) return FaultAccess::kExec;
+  return FaultAccess::kRead;
+}
 
 }  // namespace
 
@@ -149,13 +171,19 @@ SimDriver::SimDriver(const SeqConfig& cfg, uint64_t scaled_max_map_count)
   mm_->SetLayout(l);
 }
 
-State SimDriver::Snapshot(int64_t ret, int64_t err) const {
+State SimDriver::View(const MmStruct& mm) const {
   State s;
-  s.ret = ret;
-  s.err = err;
-  MmCounters c = mm_->Counters();
+  MmCounters c = mm.Counters();
   std::vector<RawRegion> raw;
-  for (const Vma& v : mm_->Vmas()) {
+  std::vector<Pages> pages;
+  for (const VmaSmaps& vs : mm.Smaps()) {
+    const Vma& v = vs.vma;
+    Pages p;
+    p.rss = static_cast<int64_t>(vs.counts.rss >> 10);
+    p.anon = static_cast<int64_t>(vs.counts.anonymous >> 10);
+    p.locked = static_cast<int64_t>(vs.counts.locked_shifted >> 22);
+    p.swap = static_cast<int64_t>(vs.counts.swap >> 10);
+    pages.push_back(p);
     RawRegion r;
     r.start = v.vm_start;
     r.end = v.vm_end;
@@ -177,7 +205,19 @@ State SimDriver::Snapshot(int64_t ret, int64_t err) const {
     }
     raw.push_back(r);
   }
-  s.regions = Canonicalize(raw, cfg_.files, kNumFiles);
+  std::vector<size_t> kept;
+  s.regions = Canonicalize(raw, cfg_.files, kNumFiles, nullptr, &kept);
+  for (size_t i : kept) s.pages.push_back(pages[i]);
+  s.pages_known = true;
+  MaskWorkerPages(cfg_, &s);
+  return s;
+}
+
+State SimDriver::Snapshot(int64_t ret, int64_t err) const {
+  State s = View(*mm_);
+  s.ret = ret;
+  s.err = err;
+  MmCounters c = mm_->Counters();
   s.counters.map_count = c.map_count;
   s.counters.total_vm = static_cast<int64_t>(c.total_vm);
   s.counters.locked_vm = static_cast<int64_t>(c.locked_vm);
@@ -292,6 +332,33 @@ State SimDriver::Apply(const Op& op) {
         ret += map_count_shift_;
       }
       return Snapshot(ret, err);
+    }
+    case kOpTouch: {
+      FaultResult f = mm.HandleMmFault(a[0], AccessOf(a[1]));
+      State s = Snapshot(0, 0);
+      FaultSignal(f, &s.sig, &s.si_code);
+      return s;
+    }
+    case kOpFork: {
+      // Linux: kernel/fork.c copy_mm() -> dup_mmap(); the child shares the
+      // parent's frames (one machine).
+      MmStruct child(mm.config(), mm.phys());
+      absl::Status st = mm.DupMmap(child);
+      if (!st.ok()) {
+        SetResult(st, &ret, &err);
+        child.ExitMmap();
+        break;
+      }
+      std::vector<State> views;
+      views.push_back(View(mm));
+      views.push_back(View(child));
+      FaultResult f = child.HandleMmFault(a[0], FaultAccess::kWrite);
+      views.push_back(View(child));
+      FaultSignal(f, &views[2].sig, &views[2].si_code);
+      child.ExitMmap();
+      State s = Snapshot(0, 0);
+      s.views = std::move(views);
+      return s;
     }
     default:
       ret = -1;

@@ -36,6 +36,9 @@ class SimDriver {
   State Apply(const Op& op);
   // The state now, with the given result.
   State Snapshot(int64_t ret, int64_t err) const;
+  // The regions and pages of any mm built on this driver's files (a fork
+  // child's), without counters.
+  State View(const MmStruct& mm) const;
   MmStruct& mm() { return *mm_; }
 
  private:

@@ -17,6 +17,49 @@ std::string Hex(uint64_t v) {
   return b;
 }
 
+const Pages* PagesOf(const State& s, const Region& r) {
+  if (!s.pages_known) return nullptr;
+  for (size_t i = 0; i < s.regions.size() && i < s.pages.size(); ++i) {
+    if (s.regions[i].start == r.start && s.regions[i].end == r.end) {
+      return &s.pages[i];
+    }
+  }
+  return nullptr;
+}
+
+// "p <start> <end> <rss> <anon> <locked> <swap>" for the regions whose
+// pages differ from the same region's (same start and end) in prev, or
+// from zero. The worker's own regions are not written (the reader masks
+// them again).
+void WritePages(std::ostream& out, const State* prev, const State& cur) {
+  if (!cur.regions_known) return;
+  if (!cur.pages_known) {
+    out << "p?\n";
+    return;
+  }
+  for (size_t i = 0; i < cur.regions.size() && i < cur.pages.size(); ++i) {
+    const Pages& p = cur.pages[i];
+    if (p.rss == kPagesNotCompared) continue;
+    const Pages* q = prev != nullptr ? PagesOf(*prev, cur.regions[i]) : nullptr;
+    Pages zero;
+    if (p == (q != nullptr ? *q : zero)) continue;
+    out << "p " << Hex(cur.regions[i].start) << " " << Hex(cur.regions[i].end)
+        << " " << p.rss << " " << p.anon << " " << p.locked << " " << p.swap
+        << "\n";
+  }
+}
+
+void WriteViews(std::ostream& out, const State& cur) {
+  for (size_t i = 0; i < cur.views.size(); ++i) {
+    const State& v = cur.views[i];
+    out << "V " << i << " " << v.sig << " " << v.si_code << " "
+        << (v.regions_known ? 1 : 0) << "\n";
+    if (!v.regions_known) continue;
+    for (const Region& r : v.regions) out << "+ " << FormatRegion(r) << "\n";
+    WritePages(out, nullptr, v);
+  }
+}
+
 void WriteDelta(std::ostream& out, const State& prev, const State& cur) {
   if (!cur.regions_known) {
     if (prev.regions_known) out << "u\n";
@@ -111,8 +154,14 @@ void WriteSequence(std::ostream& out, const Sequence& s) {
     out << "op " << st.op.kind;
     for (uint64_t a : st.op.a) out << " " << Hex(a);
     out << "\n= " << st.state.ret << " " << st.state.err << " "
-        << ErrnoStr(st.state.err) << "\n";
+        << ErrnoStr(st.state.err);
+    if (st.state.sig != 0) {
+      out << " sig=" << st.state.sig << "/" << st.state.si_code;
+    }
+    out << "\n";
     WriteDelta(out, *prev, st.state);
+    WritePages(out, prev, st.state);
+    WriteViews(out, st.state);
     prev = &st.state;
   }
   out << "end\n";
@@ -136,6 +185,47 @@ bool ReadGolden(const std::string& path, GoldenHeader* h,
   };
   bool in_steps = false;
   bool skipping = false;
+  // Pages of the current step: the "p" lines read so far apply once its
+  // region list is complete (at the next op, V or end).
+  State before;  // the state before the current step
+  struct PLine {
+    uint64_t start, end;
+    Pages p;
+  };
+  std::vector<PLine> plines;
+  bool pages_unknown = false;
+  State* view = nullptr;
+  auto apply_pages = [&](State* t, const State* prev) {
+    t->pages.clear();
+    for (const Region& r : t->regions) {
+      const Pages* q = prev != nullptr ? PagesOf(*prev, r) : nullptr;
+      t->pages.push_back(q != nullptr ? *q : Pages{});
+    }
+    for (const PLine& pl : plines) {
+      for (size_t i = 0; i < t->regions.size(); ++i) {
+        if (t->regions[i].start == pl.start && t->regions[i].end == pl.end) {
+          t->pages[i] = pl.p;
+        }
+      }
+    }
+    t->pages_known = t->regions_known && !pages_unknown;
+    if (!t->pages_known) t->pages.clear();
+    plines.clear();
+    pages_unknown = false;
+    MaskWorkerPages(s->cfg, t);
+  };
+  // Completes the current step (or view) before the next line starts a new
+  // one.
+  auto finish = [&]() {
+    if (s == nullptr || !in_steps || s->steps.empty()) return;
+    if (view != nullptr) {
+      apply_pages(view, nullptr);
+      view = nullptr;
+      return;
+    }
+    apply_pages(&s->steps.back().state, &before);
+    cur = s->steps.back().state;
+  };
   while (std::getline(in, line)) {
     ++lineno;
     if (line.empty() || line[0] == '#') continue;
@@ -229,9 +319,14 @@ bool ReadGolden(const std::string& path, GoldenHeader* h,
       if (!in_steps) {
         s->initial.regions = Canonicalize(s->cfg.init, s->cfg.files, kNumFiles);
         s->initial.regions_known = true;
+        plines.clear();
+        apply_pages(&s->initial, nullptr);
         cur = s->initial;
         in_steps = true;
+      } else {
+        finish();
       }
+      before = cur;
       Step st;
       std::istringstream is(rest);
       is >> st.op.kind;
@@ -247,8 +342,50 @@ bool ReadGolden(const std::string& path, GoldenHeader* h,
       }
       s->steps.back().state.ret = ret;
       s->steps.back().state.err = err;
+      s->steps.back().state.views.clear();
+      size_t sp2 = rest.find(" sig=");
+      long long sig = 0, code = 0;
+      if (sp2 != std::string::npos &&
+          sscanf(rest.c_str() + sp2, " sig=%lld/%lld", &sig, &code) != 2) {
+        return fail("bad signal");
+      }
+      s->steps.back().state.sig = sig;
+      s->steps.back().state.si_code = code;
+    } else if (key == "p" || key == "p?") {
+      if (!in_steps || s->steps.empty()) return fail("pages before op");
+      if (key == "p?") {
+        pages_unknown = true;
+        continue;
+      }
+      PLine pl;
+      long long v[4];
+      unsigned long long a, b;
+      if (sscanf(rest.c_str(), "%llx %llx %lld %lld %lld %lld", &a, &b, &v[0],
+                 &v[1], &v[2], &v[3]) != 6) {
+        return fail("bad pages");
+      }
+      pl.start = a;
+      pl.end = b;
+      pl.p = Pages{v[0], v[1], v[2], v[3]};
+      plines.push_back(pl);
+    } else if (key == "V") {
+      if (!in_steps || s->steps.empty()) return fail("view before op");
+      finish();
+      long long idx, sig, code, known;
+      if (sscanf(rest.c_str(), "%lld %lld %lld %lld", &idx, &sig, &code,
+                 &known) != 4) {
+        return fail("bad view");
+      }
+      State& t = s->steps.back().state;
+      t.views.emplace_back();
+      view = &t.views.back();
+      view->sig = sig;
+      view->si_code = code;
+      view->regions.clear();
+      view->regions_known = known != 0;
     } else if (key == "-" || key == "+" || key == "u" || key == "R") {
       State* t = s->steps.empty() ? &s->initial : &s->steps.back().state;
+      if (view != nullptr) t = view;
       if (key == "u") {
         t->regions.clear();
         t->regions_known = false;
@@ -273,7 +410,7 @@ bool ReadGolden(const std::string& path, GoldenHeader* h,
           if (!found) return fail("removed region not present");
         }
       }
-      cur = *t;
+      if (view == nullptr) cur = *t;
     } else if (key == "c") {
       State* t = s->steps.empty() ? &s->initial : &s->steps.back().state;
       if (!ParseCounters(rest, &t->counters)) return fail("bad counters");
@@ -285,6 +422,10 @@ bool ReadGolden(const std::string& path, GoldenHeader* h,
     } else if (key == "end") {
       if (!in_steps) {
         s->initial.regions = Canonicalize(s->cfg.init, s->cfg.files, kNumFiles);
+        plines.clear();
+        apply_pages(&s->initial, nullptr);
+      } else {
+        finish();
       }
       s = nullptr;
     } else {
