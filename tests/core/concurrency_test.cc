@@ -26,12 +26,17 @@ TEST(ConcurrencyTest, MixedOperationsKeepEveryInvariant) {
   const int lwp = *system.Clone(shared, kCloneVm);
   const int kthread = *system.CreateKernelThread("kswapd0");
   uint64_t base;
+  uint64_t file_base;  // a shared file mapping: page cache, fault-around
   {
     MmRef mm = *system.MmGet(shared);
     MmapArgs args;
     args.len = Pages(kRegionPages);
     args.prot = kProtRead | kProtWrite;
     base = *mm->DoMmap(args);
+    args.flags = kMapShared;
+    args.file = *system.CreateFile("/data", Pages(kRegionPages), 0644);
+    args.file_mode = kFmodeRead | kFmodeWrite;
+    file_base = *mm->DoMmap(args);
   }
   std::atomic<uint64_t> faults{0};
   std::vector<std::thread> threads;
@@ -40,7 +45,8 @@ TEST(ConcurrencyTest, MixedOperationsKeepEveryInvariant) {
     threads.emplace_back([&, who] {
       std::mt19937_64 rng(who);
       for (int i = 0; i < kIterations * 4; ++i) {
-        const uint64_t addr = base + Pages(rng() % kRegionPages);
+        const uint64_t addr =
+            (rng() % 4 == 0 ? file_base : base) + Pages(rng() % kRegionPages);
         const FaultAccess access =
             rng() % 2 ? FaultAccess::kWrite : FaultAccess::kRead;
         absl::StatusOr<TouchResult> r = system.Touch(who, addr, access);
@@ -62,6 +68,7 @@ TEST(ConcurrencyTest, MixedOperationsKeepEveryInvariant) {
       mm->HandleMmFault(*addr, FaultAccess::kWrite);
       ASSERT_TRUE(mm->Mprotect(*addr, Pages(4), kProtRead).ok());
       ASSERT_TRUE(mm->Madvise(base, Pages(8), kMadvDontneed).ok());
+      ASSERT_TRUE(mm->Madvise(file_base, Pages(8), kMadvPageout).ok());
       ASSERT_TRUE(mm->DoMunmap(*addr, Pages(8)).ok());
     }
   });
