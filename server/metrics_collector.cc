@@ -30,6 +30,21 @@ void AddGauge(prometheus::MetricFamily* family, int pid, double value) {
   family->metric.push_back(std::move(metric));
 }
 
+// A family with one unlabelled sample.
+prometheus::MetricFamily Single(std::string name, std::string help,
+                                prometheus::MetricType type, double value) {
+  prometheus::MetricFamily family =
+      GaugeFamily(std::move(name), std::move(help));
+  family.type = type;
+  family.metric.emplace_back();
+  if (type == prometheus::MetricType::Counter) {
+    family.metric.back().counter.value = value;
+  } else {
+    family.metric.back().gauge.value = value;
+  }
+  return family;
+}
+
 // Records the status an RPC sends, just before it is sent.
 class RpcMetricsInterceptor : public grpc::experimental::Interceptor {
  public:
@@ -85,6 +100,10 @@ std::vector<prometheus::MetricFamily> MmMetricsCollector::Collect() const {
       GaugeFamily("mmsim_total_vm_bytes",
                   "Mapped bytes (total_vm) of a process, for at most "
                   "--metrics_max_pids pids.");
+  prometheus::MetricFamily rss = GaugeFamily(
+      "mmsim_rss_bytes",
+      "Resident bytes of a process by type (anon, file, shmem) and bytes in "
+      "swap (swap), for at most --metrics_max_pids pids.");
   std::sort(pids.begin(), pids.end());
   if (static_cast<int>(pids.size()) > max_pids_) pids.resize(max_pids_);
   for (int pid : pids) {
@@ -94,11 +113,46 @@ std::vector<prometheus::MetricFamily> MmMetricsCollector::Collect() const {
     AddGauge(&map_count, pid, counters.map_count);
     AddGauge(&total_vm, pid,
              static_cast<double>(counters.total_vm * kPageSize));
+    const RssCounters pages = (*mm)->PageStats().rss;
+    const std::pair<const char*, uint64_t> by_type[] = {{"anon", pages.anon},
+                                                        {"file", pages.file},
+                                                        {"shmem", pages.shmem},
+                                                        {"swap", pages.swap}};
+    for (const auto& [type, count] : by_type) {
+      AddGauge(&rss, pid, static_cast<double>(count * kPageSize));
+      rss.metric.back().label.push_back({"type", type});
+    }
   }
   std::vector<prometheus::MetricFamily> out;
   out.push_back(std::move(processes));
   out.push_back(std::move(map_count));
   out.push_back(std::move(total_vm));
+  out.push_back(std::move(rss));
+  const SystemStats stats = registry_->Stats();
+  const double page = static_cast<double>(kPageSize);
+  using prometheus::MetricType;
+  out.push_back(Single("mmsim_mmlist_nr",
+                       "Memory descriptors on mmlist, init_mm included.",
+                       MetricType::Gauge, stats.mmlist_nr));
+  out.push_back(Single("mmsim_memory_bytes", "Simulated RAM.",
+                       MetricType::Gauge, stats.phys.frames_total * page));
+  out.push_back(Single("mmsim_memory_free_bytes", "Free simulated RAM.",
+                       MetricType::Gauge, stats.phys.frames_free * page));
+  out.push_back(Single("mmsim_page_cache_bytes", "Page cache (file, shmem).",
+                       MetricType::Gauge, stats.phys.page_cache_pages * page));
+  out.push_back(Single("mmsim_swap_bytes", "Simulated swap space.",
+                       MetricType::Gauge, stats.phys.swap_total * page));
+  out.push_back(Single("mmsim_swap_free_bytes", "Free swap space.",
+                       MetricType::Gauge, stats.phys.swap_free * page));
+  out.push_back(Single("mmsim_swap_out_pages_total",
+                       "Pages written to swap by reclaim.", MetricType::Counter,
+                       stats.phys.swap_outs));
+  out.push_back(Single("mmsim_swap_in_pages_total",
+                       "Pages read back from swap (major faults).",
+                       MetricType::Counter, stats.phys.swap_ins));
+  out.push_back(Single("mmsim_oom_kills_total",
+                       "Processes the OOM killer killed.", MetricType::Counter,
+                       stats.oom_kills));
   return out;
 }
 

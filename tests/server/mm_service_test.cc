@@ -1035,5 +1035,34 @@ TEST_F(MmServiceTest, CollectorExportsProcessGauges) {
   EXPECT_THAT(text, Not(HasSubstr(absl::StrCat("pid=\"", pid + 1, "\""))));
 }
 
+TEST_F(MmServiceTest, CollectorExportsRssAndMemory) {
+  const int pid = NewProcess();
+  absl::StatusOr<v1::GetMmResponse> mm = client_->GetMm(pid);
+  ASSERT_TRUE(mm.ok());
+  const uint64_t heap = mm->layout().start_brk();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(
+        client_->Touch(pid, heap + i * kPageSize, v1::FAULT_ACCESS_WRITE).ok());
+  }
+  MmMetricsCollector collector(&registry_, /*max_pids=*/10);
+  const std::string text =
+      prometheus::TextSerializer().Serialize(collector.Collect());
+  mm = client_->GetMm(pid);
+  ASSERT_TRUE(mm.ok());
+  ASSERT_EQ(mm->pages().rss_anon(), 3u);
+  EXPECT_THAT(text,
+              HasSubstr(absl::StrCat("mmsim_rss_bytes{pid=\"", pid,
+                                     "\",type=\"anon\"} ", 3 * kPageSize)));
+  EXPECT_THAT(text, HasSubstr(absl::StrCat("mmsim_rss_bytes{pid=\"", pid,
+                                           "\",type=\"swap\"} 0")));
+  EXPECT_THAT(text, HasSubstr("mmsim_mmlist_nr 2"));
+  const SystemStats stats = registry_.Stats();
+  EXPECT_THAT(
+      text, HasSubstr(absl::StrCat("mmsim_memory_free_bytes ",
+                                   stats.phys.frames_free * kPageSize, "\n")));
+  EXPECT_THAT(text, HasSubstr("# TYPE mmsim_oom_kills_total counter"));
+  EXPECT_THAT(text, HasSubstr("mmsim_oom_kills_total 0"));
+}
+
 }  // namespace
 }  // namespace mmsim::server
