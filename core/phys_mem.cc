@@ -156,11 +156,6 @@ uint64_t PhysMem::FreeFrames() const {
   return frames_free_;
 }
 
-bool PhysMem::BelowLowWatermark() const {
-  MutexLock lock(&alloc_lock_);
-  return frames_free_ < low_watermark_;
-}
-
 uint64_t PhysMem::ReclaimTarget() const {
   MutexLock lock(&alloc_lock_);
   if (frames_free_ >= low_watermark_) return 0;
@@ -362,13 +357,6 @@ PhysMemStats PhysMem::Stats() const {
   stats.swap_outs = swap_outs_.load(std::memory_order_relaxed);
   stats.swap_ins = swap_ins_.load(std::memory_order_relaxed);
   return stats;
-}
-
-bool PhysMem::AllFree(uint64_t expected_cache_pages) const {
-  PhysMemStats stats = Stats();
-  return stats.frames_free + stats.page_cache_pages == stats.frames_total &&
-         stats.page_cache_pages == expected_cache_pages &&
-         stats.swap_free == stats.swap_total && stats.swap_cache_pages == 0;
 }
 
 }  // namespace mmsim

@@ -97,7 +97,6 @@ class PhysMem {
   bool Dirty(uint32_t pfn) const;
   FrameKind Kind(uint32_t pfn) const;
   uint64_t FreeFrames() const ABSL_LOCKS_EXCLUDED(alloc_lock_);
-  bool BelowLowWatermark() const ABSL_LOCKS_EXCLUDED(alloc_lock_);
   // Frames to free to get back above the high watermark (0 if above low).
   uint64_t ReclaimTarget() const ABSL_LOCKS_EXCLUDED(alloc_lock_);
 
@@ -148,10 +147,6 @@ class PhysMem {
       ABSL_LOCKS_EXCLUDED(alloc_lock_, cache_lock_);
 
   PhysMemStats Stats() const ABSL_LOCKS_EXCLUDED(alloc_lock_, cache_lock_);
-  // Whether every frame but the zero page is free, the page cache holds
-  // only `expected_cache_pages` and every swap slot is free.
-  bool AllFree(uint64_t expected_cache_pages = 0) const
-      ABSL_LOCKS_EXCLUDED(alloc_lock_, cache_lock_);
 
   void set_reclaimer(Reclaimer* reclaimer) { reclaimer_.store(reclaimer); }
 
