@@ -319,7 +319,8 @@ class MmRegistry : public Reclaimer {
   std::shared_ptr<MmStruct> init_mm_;
   std::atomic<uint64_t> next_mm_id_{1};
 
-  mutable Mutex table_lock_{LockClass::kTasklistLock} ABSL_ACQUIRED_BEFORE(mmlist_lock_);
+  mutable Mutex table_lock_ ABSL_ACQUIRED_BEFORE(mmlist_lock_){
+      LockClass::kTasklistLock};
   int next_pid_ ABSL_GUARDED_BY(table_lock_) = 100;
   absl::btree_map<int, std::unique_ptr<TaskEntry>> tasks_
       ABSL_GUARDED_BY(table_lock_);
