@@ -512,7 +512,8 @@ int Main(int argc, char** argv) {
     channels.push_back(grpc::CreateCustomChannel(
         absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials(), args));
   }
-  MmClient client(channels[0], std::chrono::seconds(60));
+  MmClient client(channels[0],
+                  absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_deadline)));
   if (absl::StatusOr<std::string> ping = client.Ping(); !ping.ok()) {
     std::fprintf(stderr, "mmload: %s: %s\n",
                  absl::GetFlag(FLAGS_server).c_str(),
