@@ -7,6 +7,8 @@ Steps (each can be skipped with --skip NAME):
   api      grpc_api_bench: the callback over the synchronous gRPC API
   sweep    mmload against a fresh mmsimd: every scenario at concurrency
            1, 8, 32, 128; ratios against `ping` at the same concurrency
+  h2load   h2load (nghttp2) with pre-encoded gRPC frames against Ping and
+           Touch, beside mmload at the same concurrency: the two must agree
 Results go to bench/results/<step>.json and <step>.md. Every ratio is
 measured in the same run as its baseline; nothing here fails on time.
 Python standard library only.
@@ -194,6 +196,100 @@ def step_sweep(build, seconds, concurrencies, reps):
                      "results": results}, "\n".join(md))
 
 
+def varint(n):
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def grpc_frame(message):
+    """A gRPC length-prefixed message: flag 0 (uncompressed), big-endian
+    length, the serialized protobuf."""
+    return b"\x00" + len(message).to_bytes(4, "big") + message
+
+
+def touch_request(pid, addr):
+    # TouchRequest{pid = 1 (int32), addr = 2 (uint64), access = 3 (READ=1)}
+    return (b"\x08" + varint(pid) + b"\x10" + varint(addr) + b"\x18\x01")
+
+
+def step_h2load(build, seconds, streams):
+    mmsimd = os.path.join(build, "server", "mmsimd")
+    mmload = os.path.join(build, "client", "mmload")
+    mmctl = os.path.join(build, "client", "mmctl")
+    port, mport = free_port(), free_port()
+    server = subprocess.Popen(
+        [mmsimd, "--grpc_address=127.0.0.1:%d" % port,
+         "--metrics_address=127.0.0.1:%d" % mport],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rows = []
+    try:
+        time.sleep(1.0)
+        ctl = [mmctl, "--server=127.0.0.1:%d" % port]
+        pid = int(subprocess.run(ctl + ["create"], check=True,
+                                 capture_output=True, text=True).stdout)
+        addr = int(subprocess.run(
+            ctl + ["mmap", str(pid), "--len", "4K", "--prot", "rw-",
+                   "--flags", "private,anonymous,populate"],
+            check=True, capture_output=True, text=True).stdout, 16)
+        bodies = {"Ping": grpc_frame(b""),
+                  "Touch": grpc_frame(touch_request(pid, addr))}
+        with tempfile.TemporaryDirectory() as tmp:
+            for rpc, body in bodies.items():
+                path = os.path.join(tmp, rpc + ".bin")
+                with open(path, "wb") as f:
+                    f.write(body)
+                out = subprocess.run(
+                    ["h2load", "-D", "%g" % seconds, "--warm-up-time=1",
+                     "-c", "1", "-m", str(streams),
+                     "-H", "content-type: application/grpc",
+                     "-H", "te: trailers", "-d", path,
+                     "http://127.0.0.1:%d/mmsim.v1.MemoryManager/%s" % (port, rpc)],
+                    check=True, capture_output=True, text=True).stdout
+                h2 = None
+                ok = None
+                for line in out.splitlines():
+                    if line.startswith("finished in"):
+                        h2 = float(line.split(",")[1].split()[0])
+                    if line.startswith("status codes:"):
+                        ok = line.strip()
+                scenario = "ping" if rpc == "Ping" else "fault-storm"
+                load = json.loads(subprocess.run(
+                    [mmload, "--server=127.0.0.1:%d" % port,
+                     "--scenario=" + scenario, "--concurrency=%d" % streams,
+                     "--connections=1", "--pages=1",
+                     "--duration=%gs" % seconds, "--warmup=0.5s",
+                     "--output=json"],
+                    check=True, capture_output=True, text=True).stdout)
+                rows.append({"rpc": rpc, "streams": streams, "h2load_rps": h2,
+                             "h2load_status": ok,
+                             "mmload_rps": load["calls_per_second"],
+                             "ratio": load["calls_per_second"] / h2})
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    md = ["## h2load cross-check", "", machine_line(), "",
+          "One connection, %d streams (h2load `-c 1 -m %d`; mmload "
+          "`--connections 1 --concurrency %d`), %g s each. mmload's fault-storm "
+          "with `--pages 1` sends the same Touch as h2load's pre-encoded "
+          "frame. Target: the ratio within 0.8-1.2." % (
+              streams, streams, streams, seconds), "",
+          "| RPC | h2load req/s | mmload calls/s | mmload / h2load | h2load status |",
+          "| --- | ---: | ---: | ---: | --- |"]
+    for r in rows:
+        md.append("| %s | %.0f | %.0f | %.2f | %s |" % (
+            r["rpc"], r["h2load_rps"], r["mmload_rps"], r["ratio"],
+            r["h2load_status"]))
+    md.append("")
+    write("h2load", {"machine": machine(), "rows": rows}, "\n".join(md))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default="build/release")
@@ -212,6 +308,8 @@ def main():
     if "sweep" not in args.skip:
         step_sweep(args.build, args.seconds,
                    [int(c) for c in args.concurrency.split(",")], args.reps)
+    if "h2load" not in args.skip:
+        step_h2load(args.build, args.seconds, 8)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   grpc-proto prometheus python3-grpcio python3-protobuf
   curl openssl ca-certificates clang-format
+  nghttp2-client  # h2load, the cross-check of mmload in make bench
 )
 
 missing=()
