@@ -55,8 +55,12 @@ def skip(msg):
 
 
 def run(cmd, **kw):
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=kw.pop("timeout", 60), **kw)
+    """Runs cmd, stdout and stderr together; a missing program is exit 127."""
+    try:
+        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, timeout=kw.pop("timeout", 60), **kw)
+    except FileNotFoundError as e:
+        return subprocess.CompletedProcess(cmd, 127, f"{cmd[0]}: {e.strerror}")
 
 
 # ---------------------------------------------------------------- dashboard
@@ -356,12 +360,18 @@ def check_dockerfile(src, binaries):
                         "which deploy/install-deps.sh does not list")
     if "USER mmsim" not in text or "HEALTHCHECK" not in text:
         problems.append("missing USER mmsim or HEALTHCHECK")
-    known = run(["apt-cache", "show", "--no-all-versions", *sorted(runtime)])
-    if runtime and known.returncode != 0:
-        problems.append(f"runtime packages unknown to apt: {known.stdout[-300:]}")
+    if run(["apt-cache", "show", "libc6"]).returncode != 0:
+        skip("Dockerfile runtime packages: no apt-cache or no package lists here")
+    else:
+        known = run(["apt-cache", "show", "--no-all-versions", *sorted(runtime)])
+        if runtime and known.returncode != 0:
+            problems.append(f"runtime packages unknown to apt: {known.stdout[-300:]}")
     binaries = [b for b in binaries if b]
+    if binaries and not (shutil.which("readelf") and shutil.which("dpkg")):
+        skip("Dockerfile runtime libraries: readelf or dpkg missing")
+        binaries = []
     base = {"libc6", "libstdc++6", "libgcc-s1"}
-    for binary in binaries if shutil.which("readelf") else []:
+    for binary in binaries:
         # Each shared library a binary links directly must come from a
         # runtime package (or the base image's libc/libstdc++).
         needed = re.findall(r"\(NEEDED\).*\[(.*)\]",
