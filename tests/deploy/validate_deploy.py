@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -496,11 +497,11 @@ def live(args):
     server = prom_pid = None
     try:
         port_file = os.path.join(tmp, "ports")
-        log = open(os.path.join(tmp, "mmsimd.log"), "w")
-        server = subprocess.Popen(
-            [args.mmsimd, "--grpc_address=127.0.0.1:0",
-             "--metrics_address=127.0.0.1:0", f"--port_file={port_file}"],
-            stdout=log, stderr=subprocess.STDOUT)
+        with open(os.path.join(tmp, "mmsimd.log"), "w") as log:
+            server = subprocess.Popen(
+                [args.mmsimd, "--grpc_address=127.0.0.1:0",
+                 "--metrics_address=127.0.0.1:0", f"--port_file={port_file}"],
+                stdout=log, stderr=subprocess.STDOUT)
         ports = poll("mmsimd writes its --port_file",
                      lambda: server.poll() is None and os.path.exists(port_file)
                      and dict(l.split("=") for l in open(port_file).read().split()))
