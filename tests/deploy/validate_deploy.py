@@ -361,20 +361,26 @@ def check_dockerfile(src, binaries):
                         "which deploy/install-deps.sh does not list")
     if "USER mmsim" not in text or "HEALTHCHECK" not in text:
         problems.append("missing USER mmsim or HEALTHCHECK")
+    installed = set(runtime)  # what the runtime image will hold
     if run(["apt-cache", "show", "libc6"]).returncode != 0:
         skip("Dockerfile runtime packages: no apt-cache or no package lists here")
-    else:
+    elif runtime:
         known = run(["apt-cache", "show", "--no-all-versions", *sorted(runtime)])
-        if runtime and known.returncode != 0:
+        if known.returncode != 0:
             problems.append(f"runtime packages unknown to apt: {known.stdout[-300:]}")
+        deps = run(["apt-cache", "depends", "--recurse", "--no-recommends",
+                    "--no-suggests", "--no-conflicts", "--no-breaks",
+                    "--no-replaces", "--no-enhances", *sorted(runtime)])
+        installed |= set(re.findall(r"^(\S+)$", deps.stdout, re.MULTILINE))
+    installed |= {"libc6", "libstdc++6", "libgcc-s1"}  # in debian:12 itself
     binaries = [b for b in binaries if b]
     if binaries and not (shutil.which("readelf") and shutil.which("dpkg")):
         skip("Dockerfile runtime libraries: readelf or dpkg missing")
         binaries = []
-    base = {"libc6", "libstdc++6", "libgcc-s1"}
+    # Each shared library a binary links directly must come from a package
+    # the runtime stage installs (or pulls in as a dependency).
+    wanted = []  # (binary, soname, candidate paths)
     for binary in binaries:
-        # Each shared library a binary links directly must come from a
-        # runtime package (or the base image's libc/libstdc++).
         needed = re.findall(r"\(NEEDED\).*\[(.*)\]",
                             run(["readelf", "-d", binary]).stdout)
         ldd = dict(re.findall(r"^\s*(\S+) => (\S+)", run(["ldd", binary]).stdout,
@@ -382,17 +388,23 @@ def check_dockerfile(src, binaries):
         for lib in needed:
             if re.match(r"lib(asan|ubsan|tsan)\.", lib):
                 continue  # sanitizer builds only
-            path = ldd.get(lib)
-            if not path:
+            if lib not in ldd:
                 problems.append(f"ldd does not resolve {lib}")
                 continue
-            owner = run(["dpkg", "-S", os.path.realpath(path)])
-            if owner.returncode != 0:
-                owner = run(["dpkg", "-S", path])
-            pkg = owner.stdout.split(":")[0].strip()
-            if pkg not in runtime | base:
-                problems.append(f"{os.path.basename(binary)} needs {lib} from "
-                                f"{pkg or '?'}, not in the runtime stage")
+            # dpkg knows a file by the path its package ships (usrmerge).
+            paths = {ldd[lib], os.path.realpath(ldd[lib])}
+            paths |= {p[4:] if p.startswith("/usr/") else "/usr" + p for p in set(paths)}
+            wanted.append((binary, lib, paths))
+    owners = {}
+    if wanted:
+        found = run(["dpkg", "-S", *sorted(set().union(*(w[2] for w in wanted)))])
+        for pkg, path in re.findall(r"^(\S+?)(?::\w+)?: (\S+)$", found.stdout, re.MULTILINE):
+            owners[path] = pkg
+    for binary, lib, paths in wanted:
+        pkgs = {owners[p] for p in paths if p in owners}
+        if not pkgs & installed:
+            problems.append(f"{os.path.basename(binary)} needs {lib} from "
+                            f"{'/'.join(sorted(pkgs)) or '?'}, not in the runtime stage")
     if problems:
         fail("Dockerfile: " + "; ".join(problems))
     else:
