@@ -567,16 +567,25 @@ def live(args):
         if poll("Prometheus has scraped mmsim_rpcs_total",
                 lambda: query("mmsim_rpcs_total")["data"]["result"]):
             ok("Prometheus holds mmsimd's samples (mmsim_rpcs_total)")
-        bad = []
+        bad, empty = [], []
         queries = list(dashboard_queries(dash))
         for where, expr in queries:
             res = query(concrete(expr))
             if res.get("status") != "success":
                 bad.append(f"{where}: {res.get('error')}")
+            # A query of current values (no rate, no filter that may match
+            # nothing) has data after one scrape; else its panel is blank.
+            elif not re.search(r"\brate\(|\bincrease\(|!=", expr) and \
+                    not res["data"]["result"]:
+                empty.append(where)
         if bad:
             fail("Prometheus rejects dashboard queries: " + "; ".join(bad))
         else:
             ok(f"Prometheus evaluates all {len(queries)} dashboard queries")
+        if empty:
+            fail("dashboard queries of current values return nothing: " + "; ".join(empty))
+        else:
+            ok("every dashboard query of current values returns data")
     finally:
         stop(prom_pid, "prometheus")
         if server:
