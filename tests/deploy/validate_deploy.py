@@ -201,6 +201,28 @@ def check_promtool_configs(src):
             fail(f"promtool check config {name}:\n{r.stdout}")
 
 
+def check_prometheus_script(src):
+    script = os.path.join(src, "deploy", "local", "prometheus.sh")
+    problems = []
+    if run([script, "--help"]).returncode != 0:
+        problems.append("--help does not exit 0")
+    for bad in (["--target", "a;b:1"], ["--listen", "nohost"], ["--bogus"]):
+        r = run([script, *bad])
+        if r.returncode != 2 or "prometheus.sh: " not in r.stdout:
+            problems.append(f"{' '.join(bad)}: exit {r.returncode}, want 2 and a message")
+    if problems:
+        fail("local/prometheus.sh usage errors: " + "; ".join(problems))
+    else:
+        ok("local/prometheus.sh: --help, and bad arguments exit 2 with a message")
+    if shutil.which("shellcheck"):
+        r = run(["shellcheck", script, os.path.join(src, "deploy", "install-deps.sh")])
+        (ok if r.returncode == 0 else fail)(
+            "shellcheck local/prometheus.sh install-deps.sh"
+            + ("" if r.returncode == 0 else f":\n{r.stdout}"))
+    else:
+        skip("shellcheck not installed")
+
+
 def deploy_files(src, *patterns):
     out = []
     for pat in patterns:
@@ -430,6 +452,7 @@ def static(args):
     tmp = tempfile.mkdtemp(prefix="mmsim-validate-")
     try:
         check_promtool_configs(src)
+        check_prometheus_script(src)
         check_json(src)
         with open(dashboard_path(src)) as f:
             dash = json.load(f)
