@@ -526,10 +526,21 @@ def mmctl(args, server, *words):
     return r.stdout.strip()
 
 
+def healthcheck_command(src, mmctl, grpc):
+    """The Dockerfile's HEALTHCHECK CMD, run with this mmctl and server."""
+    with open(os.path.join(src, "deploy", "Dockerfile")) as f:
+        text = f.read().replace("\\\n", " ")
+    m = re.search(r"^HEALTHCHECK .*?CMD (\[.*\])\s*$", text, re.MULTILINE)
+    if not m:
+        return None
+    return [mmctl if w == "/usr/local/bin/mmctl" else
+            grpc if w == "127.0.0.1:50051" else w for w in json.loads(m.group(1))]
+
+
 def live(args):
     src = args.source_dir
     tmp = tempfile.mkdtemp(prefix="mmsim-live-")
-    server = prom_pid = None
+    server = prom_pid = health = None
     try:
         port_file = os.path.join(tmp, "ports")
         with open(os.path.join(tmp, "mmsimd.log"), "w") as log:
@@ -554,6 +565,15 @@ def live(args):
                          "--flags", "private,anonymous").split()[0]
             mmctl(args, grpc, "touch", pid, addr, "--access", "write")
             mmctl(args, grpc, "fork", pid)
+
+        health = healthcheck_command(src, args.mmctl, grpc)
+        if not health:
+            fail("no HEALTHCHECK ... CMD [...] in deploy/Dockerfile")
+        else:
+            r = run(health, timeout=30)
+            (ok if r.returncode == 0 else fail)(
+                f"Dockerfile HEALTHCHECK (mmctl {' '.join(health[1:])}) on a running "
+                f"mmsimd: exit {r.returncode}" + ("" if r.returncode == 0 else f": {r.stdout}"))
 
         text = http_get(f"http://{metrics}/metrics")
         with open(dashboard_path(src)) as f:
@@ -619,6 +639,10 @@ def live(args):
                     fail(f"mmsimd exited with {code} after SIGTERM")
             except subprocess.TimeoutExpired:
                 fail("mmsimd did not exit")
+            if health and server.poll() is not None:
+                r = run(health, timeout=30)
+                (ok if r.returncode != 0 else fail)(
+                    f"Dockerfile HEALTHCHECK on a stopped mmsimd: exit {r.returncode}")
         if FAILURES:
             for name in ("mmsimd.log", "prometheus/prometheus.log"):
                 p = os.path.join(tmp, name)
