@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """Checks the files under deploy/ with the real tools (standard library only).
 
-  validate_deploy.py static --source-dir DIR [--mmsimd PATH]
-      promtool check config / check rules, every JSON and YAML file parses,
-      the dashboard's structure and PromQL syntax, compose and Kubernetes
-      settings, systemd-analyze verify, and the Dockerfile's package lists
-      against deploy/install-deps.sh and the binary's shared libraries.
+  validate_deploy.py static --source-dir DIR [--mmsimd PATH --mmctl PATH]
+      promtool check config / check rules, prometheus.sh usage errors and
+      shellcheck, every JSON and YAML file parses, the dashboard's structure
+      and PromQL syntax, compose and Kubernetes settings (kubectl
+      kustomize), systemd-analyze verify and security, and the Dockerfile's
+      package lists against deploy/install-deps.sh and the binaries' shared
+      libraries.
 
   validate_deploy.py live --source-dir DIR --mmsimd PATH --mmctl PATH
       starts the real mmsimd on free loopback ports, creates processes with
-      mmctl, and checks that every metric the dashboard queries is a
-      "# TYPE" line of /metrics; then starts deploy/local/prometheus.sh
-      against it, waits (at most 30 s) for the target to be up, and runs
-      every dashboard query through Prometheus's HTTP API.
+      mmctl, runs the Dockerfile's HEALTHCHECK command, and checks that
+      every metric the dashboard queries is a "# TYPE" line of /metrics;
+      then starts deploy/local/prometheus.sh against it, waits (at most
+      30 s) for the target to be up, and runs every dashboard query through
+      Prometheus's HTTP API (queries of current values must return data).
 
   validate_deploy.py dashboard --catalog FILE [--source-dir DIR]
       checks the dashboard's metric names against a text list of metrics
@@ -660,7 +663,8 @@ def dashboard(args):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("mode", choices=("static", "live", "dashboard"))
     p.add_argument("--source-dir", default=os.path.dirname(os.path.dirname(here)))
     p.add_argument("--mmsimd")
