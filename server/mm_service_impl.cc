@@ -13,6 +13,15 @@
 
 namespace mmsim::server {
 
+// Returns the UNAUTHENTICATED status when a token is configured and the call
+// does not carry it; before anything else, so nothing changes.
+#define RETURN_IF_UNAUTHENTICATED(ctx)                           \
+  do {                                                           \
+    if (grpc::Status denied = Authenticate(ctx); !denied.ok()) { \
+      return denied;                                             \
+    }                                                            \
+  } while (0)
+
 absl::StatusOr<MmRef> MmServiceImpl::MmGet(int pid) const {
   RETURN_IF_ERROR(ValidatePid(pid));
   return registry_->MmGet(pid);
@@ -27,6 +36,7 @@ absl::StatusOr<std::shared_ptr<const MmStruct>> MmServiceImpl::MmPeek(
 grpc::Status MmServiceImpl::CreateProcess(grpc::ServerContext* ctx,
                                           const v1::CreateProcessRequest* req,
                                           v1::CreateProcessResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmConfig> config =
       MmConfigFromProto(registry_->default_config(), req->config());
   if (!config.ok()) return ToGrpcStatus(config.status(), ctx);
@@ -47,14 +57,16 @@ grpc::Status MmServiceImpl::CreateProcess(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::RemoveProcess(grpc::ServerContext* ctx,
                                           const v1::RemoveProcessRequest* req,
                                           v1::RemoveProcessResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::Status valid = ValidatePid(req->pid());
   if (!valid.ok()) return ToGrpcStatus(valid, ctx);
   return ToGrpcStatus(registry_->RemoveProcess(req->pid()), ctx);
 }
 
 grpc::Status MmServiceImpl::ListProcesses(
-    grpc::ServerContext* /*ctx*/, const v1::ListProcessesRequest* /*req*/,
+    grpc::ServerContext* ctx, const v1::ListProcessesRequest* /*req*/,
     v1::ListProcessesResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   for (int pid : registry_->Pids()) {
     absl::StatusOr<std::shared_ptr<const MmStruct>> mm = registry_->MmPeek(pid);
     if (!mm.ok()) continue;  // removed since Pids() was read
@@ -70,6 +82,7 @@ grpc::Status MmServiceImpl::ListProcesses(
 grpc::Status MmServiceImpl::SetRlimit(grpc::ServerContext* ctx,
                                       const v1::SetRlimitRequest* req,
                                       v1::SetRlimitResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<RlimitResource> resource =
       RlimitResourceFromProto(req->resource());
   if (!resource.ok()) return ToGrpcStatus(resource.status(), ctx);
@@ -93,6 +106,7 @@ grpc::Status MmServiceImpl::SetRlimit(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::CreateFile(grpc::ServerContext* ctx,
                                        const v1::CreateFileRequest* req,
                                        v1::CreateFileResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<std::shared_ptr<const SimFile>> file = registry_->CreateFile(
       req->name(), req->size(), req->has_mode() ? req->mode() : 0644);
   if (!file.ok()) return ToGrpcStatus(file.status(), ctx);
@@ -100,9 +114,10 @@ grpc::Status MmServiceImpl::CreateFile(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status MmServiceImpl::ListFiles(grpc::ServerContext* /*ctx*/,
+grpc::Status MmServiceImpl::ListFiles(grpc::ServerContext* ctx,
                                       const v1::ListFilesRequest* /*req*/,
                                       v1::ListFilesResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   for (const std::shared_ptr<const SimFile>& file : registry_->Files()) {
     FileToProto(*file, resp->add_files());
   }
@@ -112,6 +127,7 @@ grpc::Status MmServiceImpl::ListFiles(grpc::ServerContext* /*ctx*/,
 grpc::Status MmServiceImpl::Mmap(grpc::ServerContext* ctx,
                                  const v1::MmapRequest* req,
                                  v1::MmapResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmapArgs> args = MmapArgsFromProto(*req, *registry_);
   if (!args.ok()) return ToGrpcStatus(args.status(), ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
@@ -124,6 +140,7 @@ grpc::Status MmServiceImpl::Mmap(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Munmap(grpc::ServerContext* ctx,
                                    const v1::MunmapRequest* req,
                                    v1::MunmapResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->DoMunmap(req->addr(), req->len()), ctx);
@@ -132,6 +149,7 @@ grpc::Status MmServiceImpl::Munmap(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Mprotect(grpc::ServerContext* ctx,
                                      const v1::MprotectRequest* req,
                                      v1::MprotectResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Mprotect(req->addr(), req->len(), req->prot()),
@@ -141,6 +159,7 @@ grpc::Status MmServiceImpl::Mprotect(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Mremap(grpc::ServerContext* ctx,
                                    const v1::MremapRequest* req,
                                    v1::MremapResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   absl::StatusOr<uint64_t> addr =
@@ -153,6 +172,7 @@ grpc::Status MmServiceImpl::Mremap(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Brk(grpc::ServerContext* ctx,
                                 const v1::BrkRequest* req,
                                 v1::BrkResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   // brk(2) does not fail: it returns the old break when it cannot move.
@@ -163,6 +183,7 @@ grpc::Status MmServiceImpl::Brk(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Mlock(grpc::ServerContext* ctx,
                                   const v1::MlockRequest* req,
                                   v1::MlockResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Mlock(req->addr(), req->len(), req->flags()), ctx);
@@ -171,6 +192,7 @@ grpc::Status MmServiceImpl::Mlock(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Munlock(grpc::ServerContext* ctx,
                                     const v1::MunlockRequest* req,
                                     v1::MunlockResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Munlock(req->addr(), req->len()), ctx);
@@ -179,6 +201,7 @@ grpc::Status MmServiceImpl::Munlock(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Mlockall(grpc::ServerContext* ctx,
                                      const v1::MlockallRequest* req,
                                      v1::MlockallResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Mlockall(req->flags()), ctx);
@@ -187,6 +210,7 @@ grpc::Status MmServiceImpl::Mlockall(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Munlockall(grpc::ServerContext* ctx,
                                        const v1::MunlockallRequest* req,
                                        v1::MunlockallResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Munlockall(), ctx);
@@ -195,6 +219,7 @@ grpc::Status MmServiceImpl::Munlockall(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Madvise(grpc::ServerContext* ctx,
                                     const v1::MadviseRequest* req,
                                     v1::MadviseResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Madvise(req->addr(), req->len(), req->advice()),
@@ -204,6 +229,7 @@ grpc::Status MmServiceImpl::Madvise(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::FindVma(grpc::ServerContext* ctx,
                                     const v1::FindVmaRequest* req,
                                     v1::FindVmaResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   if (!v1::FindMode_IsValid(req->mode())) {
     return ToGrpcStatus(MalformedRequest("unknown mode"), ctx);
   }
@@ -232,6 +258,7 @@ grpc::Status MmServiceImpl::FindVma(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::GetUnmappedArea(
     grpc::ServerContext* ctx, const v1::GetUnmappedAreaRequest* req,
     v1::GetUnmappedAreaResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   std::shared_ptr<const SimFile> file;
   if (!req->file().empty()) {
     absl::StatusOr<std::shared_ptr<const SimFile>> f =
@@ -250,6 +277,7 @@ grpc::Status MmServiceImpl::GetUnmappedArea(
 grpc::Status MmServiceImpl::GetMm(grpc::ServerContext* ctx,
                                   const v1::GetMmRequest* req,
                                   v1::GetMmResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   MmToProto(req->pid(), **mm, resp);
@@ -259,6 +287,7 @@ grpc::Status MmServiceImpl::GetMm(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::ListVmas(grpc::ServerContext* ctx,
                                      const v1::ListVmasRequest* req,
                                      v1::ListVmasResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   for (const Vma& vma : (*mm)->Vmas()) VmaToProto(vma, resp->add_vmas());
@@ -268,6 +297,7 @@ grpc::Status MmServiceImpl::ListVmas(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::GetMaps(grpc::ServerContext* ctx,
                                     const v1::GetMapsRequest* req,
                                     v1::GetMapsResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   resp->set_text((*mm)->ProcMaps());
@@ -280,6 +310,7 @@ grpc::Status MmServiceImpl::GetMaps(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Clone(grpc::ServerContext* ctx,
                                   const v1::CloneRequest* req,
                                   v1::CloneResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::Status valid = ValidatePid(req->pid());
   if (!valid.ok()) return ToGrpcStatus(valid, ctx);
   absl::StatusOr<int> child = registry_->Clone(req->pid(), req->flags());
@@ -290,6 +321,7 @@ grpc::Status MmServiceImpl::Clone(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Fork(grpc::ServerContext* ctx,
                                  const v1::ForkRequest* req,
                                  v1::ForkResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::Status valid = ValidatePid(req->pid());
   if (!valid.ok()) return ToGrpcStatus(valid, ctx);
   absl::StatusOr<int> child = registry_->Fork(req->pid());
@@ -300,6 +332,7 @@ grpc::Status MmServiceImpl::Fork(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Exec(grpc::ServerContext* ctx,
                                  const v1::ExecRequest* req,
                                  v1::ExecResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::Status valid = ValidatePid(req->pid());
   if (valid.ok() && !req->has_image()) {
     valid = MalformedRequest("image is required");
@@ -315,6 +348,7 @@ grpc::Status MmServiceImpl::Exec(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Exit(grpc::ServerContext* ctx,
                                  const v1::ExitRequest* req,
                                  v1::ExitResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::Status valid = ValidatePid(req->pid());
   if (!valid.ok()) return ToGrpcStatus(valid, ctx);
   return ToGrpcStatus(registry_->Exit(req->pid()), ctx);
@@ -323,6 +357,7 @@ grpc::Status MmServiceImpl::Exit(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::CreateKernelThread(
     grpc::ServerContext* ctx, const v1::CreateKernelThreadRequest* req,
     v1::CreateKernelThreadResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   if (req->name().empty()) {
     return ToGrpcStatus(MalformedRequest("name is required"), ctx);
   }
@@ -334,6 +369,7 @@ grpc::Status MmServiceImpl::CreateKernelThread(
 grpc::Status MmServiceImpl::Schedule(grpc::ServerContext* ctx,
                                      const v1::ScheduleRequest* req,
                                      v1::ScheduleResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   // pid 0 is meaningful here (the idle task); a CPU out of range is core's
   // EINVAL.
   if (req->pid() < 0) {
@@ -345,6 +381,7 @@ grpc::Status MmServiceImpl::Schedule(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Touch(grpc::ServerContext* ctx,
                                   const v1::TouchRequest* req,
                                   v1::TouchResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<FaultAccess> access = FaultAccessFromProto(req->access());
   absl::Status valid = ValidatePid(req->pid());
   if (valid.ok()) valid = access.status();
@@ -358,6 +395,7 @@ grpc::Status MmServiceImpl::Touch(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Mincore(grpc::ServerContext* ctx,
                                     const v1::MincoreRequest* req,
                                     v1::MincoreResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   absl::StatusOr<std::vector<uint8_t>> vec =
@@ -369,6 +407,7 @@ grpc::Status MmServiceImpl::Mincore(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Vmalloc(grpc::ServerContext* ctx,
                                     const v1::VmallocRequest* req,
                                     v1::VmallocResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<uint64_t> addr = registry_->Vmalloc(req->pages());
   if (addr.ok()) resp->set_addr(*addr);
   return ToGrpcStatus(addr.status(), ctx);
@@ -377,12 +416,14 @@ grpc::Status MmServiceImpl::Vmalloc(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Vfree(grpc::ServerContext* ctx,
                                   const v1::VfreeRequest* req,
                                   v1::VfreeResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   return ToGrpcStatus(registry_->Vfree(req->addr()), ctx);
 }
 
 grpc::Status MmServiceImpl::Reclaim(grpc::ServerContext* ctx,
                                     const v1::ReclaimRequest* req,
                                     v1::ReclaimResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   if (req->pages() == 0) {
     return ToGrpcStatus(MalformedRequest("pages must be > 0"), ctx);
   }
@@ -393,6 +434,7 @@ grpc::Status MmServiceImpl::Reclaim(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::GetSmaps(grpc::ServerContext* ctx,
                                      const v1::GetSmapsRequest* req,
                                      v1::GetSmapsResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   // Two snapshots: a fault between them may make text and counts differ.
@@ -406,6 +448,7 @@ grpc::Status MmServiceImpl::GetSmaps(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::GetStatus(grpc::ServerContext* ctx,
                                       const v1::GetStatusRequest* req,
                                       v1::GetStatusResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::Status valid = ValidatePid(req->pid());
   if (!valid.ok()) return ToGrpcStatus(valid, ctx);
   absl::StatusOr<std::string> text = registry_->ProcStatus(req->pid());
@@ -413,33 +456,37 @@ grpc::Status MmServiceImpl::GetStatus(grpc::ServerContext* ctx,
   return ToGrpcStatus(text.status(), ctx);
 }
 
-grpc::Status MmServiceImpl::ListTasks(grpc::ServerContext* /*ctx*/,
+grpc::Status MmServiceImpl::ListTasks(grpc::ServerContext* ctx,
                                       const v1::ListTasksRequest* /*req*/,
                                       v1::ListTasksResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   for (const TaskInfo& task : registry_->Tasks()) {
     TaskToProto(task, resp->add_tasks());
   }
   return grpc::Status::OK;
 }
 
-grpc::Status MmServiceImpl::ListMms(grpc::ServerContext* /*ctx*/,
+grpc::Status MmServiceImpl::ListMms(grpc::ServerContext* ctx,
                                     const v1::ListMmsRequest* /*req*/,
                                     v1::ListMmsResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   for (const MmInfo& mm : registry_->Mms()) MmInfoToProto(mm, resp->add_mms());
   return grpc::Status::OK;
 }
 
-grpc::Status MmServiceImpl::ListCpus(grpc::ServerContext* /*ctx*/,
+grpc::Status MmServiceImpl::ListCpus(grpc::ServerContext* ctx,
                                      const v1::ListCpusRequest* /*req*/,
                                      v1::ListCpusResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   for (const CpuInfo& cpu : registry_->Cpus())
     CpuToProto(cpu, resp->add_cpus());
   return grpc::Status::OK;
 }
 
 grpc::Status MmServiceImpl::GetSystemStats(
-    grpc::ServerContext* /*ctx*/, const v1::GetSystemStatsRequest* /*req*/,
+    grpc::ServerContext* ctx, const v1::GetSystemStatsRequest* /*req*/,
     v1::GetSystemStatsResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   StatsToProto(registry_->Stats(), registry_->OomEvents(), resp);
   return grpc::Status::OK;
 }
