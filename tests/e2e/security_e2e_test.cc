@@ -34,8 +34,10 @@
 #include "core/limits.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/impl/codegen/grpc_types.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
 #include "gtest/gtest.h"
 
 #ifndef MMSIMD_PATH
@@ -585,6 +587,65 @@ TEST_F(SecurityE2eTest, ExpiredDeadlineIsDeadlineExceeded) {
   EXPECT_EQ(client::MmClient::Connect(zero).status().code(),
             absl::StatusCode::kInvalidArgument);
   ExpectCleanStop();
+}
+
+// A client of its own connection: channels with the same arguments share
+// one connection (gRPC's global subchannel pool) unless told otherwise.
+client::MmClient OwnConnection(const std::string& target,
+                               std::chrono::milliseconds deadline) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return client::MmClient(grpc::CreateCustomChannel(
+                              target, grpc::InsecureChannelCredentials(), args),
+                          deadline);
+}
+
+// With --max_concurrent_streams=N a connection runs at most N calls at once:
+// with N = 1 a quick call on the connection of a slow one waits for it; with
+// the default it does not.
+TEST_F(SecurityE2eTest, MaxConcurrentStreamsQueuesCallsOnAConnection) {
+  for (const bool limited : {true, false}) {
+    SCOPED_TRACE(limited ? "--max_concurrent_streams=1" : "default");
+    std::vector<std::string> flags = {kSlowFrames};
+    if (limited) flags.push_back("--max_concurrent_streams=1");
+    StartServer(flags);
+    client::MmClient shared =
+        OwnConnection(Target(), std::chrono::seconds(300));
+    client::MmClient observer = OwnConnection(Target(), kCallDeadline);
+    absl::StatusOr<int> pid = observer.CreateProcess();
+    ASSERT_TRUE(pid.ok()) << pid.status();
+    absl::StatusOr<v1::GetSystemStatsResponse> idle = observer.GetSystemStats();
+    ASSERT_TRUE(idle.ok()) << idle.status();
+
+    std::atomic<bool> done{false};
+    absl::Status slow_status;
+    std::thread slow([&] {
+      slow_status =
+          shared
+              .MmapAnon(*pid, 0, kSlowPopulateBytes, kProtRead | kProtWrite,
+                        kMapPrivate | kMapPopulate)
+              .status();
+      done = true;
+    });
+    bool in_flight = false;
+    for (int i = 0; i < 6000 && !in_flight && !done; ++i) {
+      absl::StatusOr<v1::GetSystemStatsResponse> s = observer.GetSystemStats();
+      ASSERT_TRUE(s.ok()) << s.status();
+      in_flight = s->phys().frames_free() < idle->phys().frames_free() && !done;
+      if (!in_flight) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE(in_flight) << "the populate finished before it was seen";
+    // A call that takes none of the populating mm's locks.
+    absl::StatusOr<v1::GetSystemStatsResponse> quick = shared.GetSystemStats();
+    const bool slow_was_done = done;
+    slow.join();
+    EXPECT_TRUE(quick.ok()) << quick.status();
+    EXPECT_TRUE(slow_status.ok()) << slow_status;
+    EXPECT_EQ(slow_was_done, limited);
+    ExpectCleanStop();
+    grpc_port_ = 0;
+    unlink((dir_ + "/port").c_str());
+  }
 }
 
 // SIGTERM while a long call is in flight: the call finishes OK, the server
