@@ -104,6 +104,12 @@ absl::StatusOr<StartedServer> StartGrpcServer(const GrpcServerOptions& options,
   }
   started.server = builder.BuildAndStart();
   if (started.server == nullptr || started.port == 0) {
+    if (!options.tls_cert_pem.empty()) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on ", address,
+          " with TLS: the port is taken, or the certificate, key or client "
+          "CA is not valid (gRPC's log above says which)"));
+    }
     return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
   }
   started.server->GetHealthCheckService()->SetServingStatus(true);

@@ -40,7 +40,9 @@ absl::StatusOr<StartedServer> StartGrpcServer(const std::string& address,
                                               grpc::Service* service,
                                               RpcMetrics* rpc_metrics);
 // The same with every option. A request larger than max_message_bytes fails
-// with RESOURCE_EXHAUSTED before it reaches a handler.
+// with RESOURCE_EXHAUSTED before it reaches a handler. Errors: UNAVAILABLE
+// also if the TLS certificate, key or CA cannot be used (gRPC checks them
+// only here: a key that does not match the certificate, a broken PEM).
 absl::StatusOr<StartedServer> StartGrpcServer(const GrpcServerOptions& options,
                                               grpc::Service* service,
                                               RpcMetrics* rpc_metrics);

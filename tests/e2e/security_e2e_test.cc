@@ -545,6 +545,27 @@ TEST_F(SecurityE2eTest, BadSecurityAndLimitFlagsStopAtStartup) {
   }
 }
 
+TEST_F(SecurityE2eTest, UnusableCertificateOrKeyStopsTheServer) {
+  // PEM files that gRPC refuses when it builds the listener: exit 1.
+  const std::string broken = dir_ + "/broken.crt";
+  WriteFile(broken,
+            "-----BEGIN CERTIFICATE-----\nnot base64\n"
+            "-----END CERTIFICATE-----\n");
+  for (const std::vector<std::string>& flags :
+       std::vector<std::vector<std::string>>{
+           {"--tls_cert=" + Cert("server.crt"),
+            "--tls_key=" + Cert("client.key")},
+           {"--tls_cert=" + broken, "--tls_key=" + Cert("server.key")}}) {
+    std::vector<std::string> argv = {MMSIMD_PATH, "--grpc_address=127.0.0.1:0",
+                                     "--metrics_address="};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    CommandResult r = RunCommand(dir_, argv);
+    EXPECT_EQ(r.exit_code, 1) << flags[0] << " " << flags[1];
+    EXPECT_THAT(r.err, HasSubstr("mmsimd: cannot listen on 127.0.0.1:0 with "
+                                 "TLS"));
+  }
+}
+
 TEST_F(SecurityE2eTest, OversizedRequestIsResourceExhausted) {
   StartServer({"--max_message_bytes=65536"});
   client::MmClient client = Client(Options(false));
