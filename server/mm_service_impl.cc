@@ -492,16 +492,18 @@ grpc::Status MmServiceImpl::GetSystemStats(
   return grpc::Status::OK;
 }
 
-grpc::Status MmServiceImpl::Ping(grpc::ServerContext* /*ctx*/,
+grpc::Status MmServiceImpl::Ping(grpc::ServerContext* ctx,
                                  const v1::PingRequest* req,
                                  v1::PingResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   resp->set_payload(req->payload());
   return grpc::Status::OK;
 }
 
-grpc::Status MmServiceImpl::GetLockStats(grpc::ServerContext* /*ctx*/,
+grpc::Status MmServiceImpl::GetLockStats(grpc::ServerContext* ctx,
                                          const v1::GetLockStatsRequest* /*req*/,
                                          v1::GetLockStatsResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   for (const LockStat& stat : SnapshotLockStats()) {
     LockStatToProto(stat, resp->add_locks());
   }
