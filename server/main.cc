@@ -249,6 +249,16 @@ int Run(const sigset_t& stop_signals) {
   }
   std::unique_ptr<TokenAuth> auth;
   if (!token.empty()) auth = std::make_unique<TokenAuth>(token);
+  if (!IsLoopbackAddress(grpc_options->address) &&
+      grpc_options->tls_cert_pem.empty()) {
+    std::fprintf(stderr,
+                 "mmsimd: warning: %s is reachable from other machines "
+                 "without TLS%s\n",
+                 grpc_options->address.c_str(),
+                 auth ? ": the bearer token crosses the network in clear"
+                      : " or a token: anyone who reaches it can change "
+                        "every process");
+  }
   MmRegistry registry(*config);
   MmServiceImpl service(&registry, auth.get());
 

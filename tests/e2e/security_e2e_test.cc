@@ -516,6 +516,9 @@ TEST_F(SecurityE2eTest, NonLoopbackAddressesNeedAllowRemote) {
   StartServer({"--grpc_address=0.0.0.0:0", "--allow_remote"});
   client::MmClient client = Client(Options(false));
   EXPECT_TRUE(client.ListProcesses().ok());
+  EXPECT_THAT(ReadFile(dir_ + "/server.err"),
+              HasSubstr("mmsimd: warning: 0.0.0.0:0 is reachable from other "
+                        "machines without TLS or a token"));
   ExpectCleanStop();
 }
 
