@@ -5,6 +5,7 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -79,12 +80,25 @@ MmClient::MmClient(std::shared_ptr<grpc::Channel> channel,
       timeout_(timeout),
       authorization_(token.empty() ? "" : absl::StrCat("Bearer ", token)) {}
 
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  std::string token(absl::StripAsciiWhitespace(*text));
+  if (token.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is empty"));
+  }
+  return token;
+}
+
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MmClient::NewChannel(
     const ClientOptions& options) {
   grpc::ChannelArguments args;
   // GetMaps / ListVmas of a process near max_map_count (65530 regions) is
   // about 5 MB, past gRPC's default 4 MB limit on received messages.
   args.SetMaxReceiveMessageSize(kMaxResponseBytes);
+  if (options.own_connection) {
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  }
   if (!options.tls) {
     if (!options.tls_ca_file.empty() || !options.tls_cert_file.empty() ||
         !options.tls_key_file.empty() || !options.tls_server_name.empty()) {

@@ -42,7 +42,14 @@ struct ClientOptions {
   std::string token;
   // Deadline of each call, counted from its start.
   std::chrono::milliseconds deadline = std::chrono::seconds(30);
+  // A TCP connection of the channel's own: gRPC otherwise shares one
+  // connection among channels to the same target with the same options.
+  bool own_connection = false;
 };
+
+// The token in `path` without surrounding whitespace. Errors: NOT_FOUND if
+// it cannot be read, INVALID_ARGUMENT if it is empty.
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 
 // Thread-safe (gRPC stubs are). Each call has a deadline of `timeout`.
 class MmClient {

@@ -1315,17 +1315,10 @@ absl::StatusOr<ClientOptions> ClientOptionsFromArgs(const Args& args) {
   }
   options.token = args.Get("token");
   if (args.Has("token-file")) {
-    const std::string path = args.Get("token-file");
-    std::ifstream in(path);
-    if (!in) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    options.token = std::string(absl::StripAsciiWhitespace(text.str()));
-    if (options.token.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, " is empty"));
-    }
+    absl::StatusOr<std::string> token = ReadTokenFile(args.Get("token-file"));
+    if (!token.ok())
+      return absl::InvalidArgumentError(token.status().message());
+    options.token = *std::move(token);
   }
   return options;
 }

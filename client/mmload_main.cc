@@ -56,6 +56,15 @@ ABSL_FLAG(double, max_error_rate, 0.0,
           "exit 1 when failed calls / calls exceeds this");
 ABSL_FLAG(int, pages, 1024, "pages of the region each scenario touches");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(30), "deadline per call");
+ABSL_FLAG(bool, tls, false, "use TLS (system roots, or --tls_ca)");
+ABSL_FLAG(std::string, tls_ca, "",
+          "CA file (PEM) the server's cert must chain to");
+ABSL_FLAG(std::string, tls_cert, "", "client certificate (PEM) for mutual TLS");
+ABSL_FLAG(std::string, tls_key, "", "key of --tls_cert (PEM)");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "name the server certificate must carry, if not the host's");
+ABSL_FLAG(std::string, token, "", "bearer token sent with every call");
+ABSL_FLAG(std::string, token_file, "", "file holding the bearer token");
 
 namespace mmsim::client {
 namespace {
@@ -115,8 +124,9 @@ class Worker {
   using Done = std::function<void(CallResult)>;
 
   Worker(int index, std::string scenario, const Setup& setup, Stub* stub,
-         absl::Duration deadline)
+         absl::Duration deadline, const std::string& token)
       : index_(index),
+        authorization_(token.empty() ? "" : absl::StrCat("Bearer ", token)),
         scenario_(std::move(scenario)),
         setup_(setup),
         stub_(stub),
@@ -173,6 +183,9 @@ class Worker {
     auto* call = new Pending<Req, Resp>;
     call->req = std::move(req);
     call->ctx.set_deadline(std::chrono::system_clock::now() + deadline_);
+    if (!authorization_.empty()) {
+      call->ctx.AddMetadata("authorization", authorization_);
+    }
     rpc(stub_->async(), &call->ctx, &call->req, &call->resp,
         [call, then = std::move(then),
          done = std::move(done)](const grpc::Status& status) {
@@ -295,6 +308,7 @@ class Worker {
   }
 
   const int index_;
+  const std::string authorization_;
   const std::string scenario_;
   const Setup& setup_;
   Stub* const stub_;
@@ -536,7 +550,9 @@ std::string Usage() {
       "              [--connections N] [--duration 10s | --total N]\n"
       "              [--rps R] [--warmup 1s] [--seed S] [--output "
       "table|json]\n"
-      "              [--max_error_rate F] [--pages N]\n\nscenarios:\n";
+      "              [--max_error_rate F] [--pages N] [--deadline 30s]\n"
+      "              [--tls [--tls_ca PEM] [--tls_cert PEM --tls_key PEM]]\n"
+      "              [--token T | --token_file F]\n\nscenarios:\n";
   for (const Scenario& s : kScenarios) {
     absl::StrAppendFormat(&out, "  %-13s %s\n", s.name, s.description);
   }
@@ -563,15 +579,36 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
+  ClientOptions options;
+  options.target = absl::GetFlag(FLAGS_server);
+  options.tls = absl::GetFlag(FLAGS_tls);
+  options.tls_ca_file = absl::GetFlag(FLAGS_tls_ca);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  options.token = absl::GetFlag(FLAGS_token);
+  if (!absl::GetFlag(FLAGS_token_file).empty()) {
+    absl::StatusOr<std::string> token =
+        ReadTokenFile(absl::GetFlag(FLAGS_token_file));
+    if (!token.ok()) {
+      std::fprintf(stderr, "mmload: %s\n", token.status().ToString().c_str());
+      return 2;
+    }
+    options.token = *std::move(token);
+  }
+  options.deadline = absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_deadline));
+  options.own_connection = true;
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int i = 0; i < connections; ++i) {
-    grpc::ChannelArguments args;
-    args.SetInt("grpc.use_local_subchannel_pool", 1);  // own connection
-    channels.push_back(grpc::CreateCustomChannel(
-        absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials(), args));
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+        MmClient::NewChannel(options);
+    if (!channel.ok()) {
+      std::fprintf(stderr, "mmload: %s\n", channel.status().ToString().c_str());
+      return 2;
+    }
+    channels.push_back(*std::move(channel));
   }
-  MmClient client(channels[0],
-                  absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_deadline)));
+  MmClient client(channels[0], options.deadline, options.token);
   if (absl::StatusOr<std::string> ping = client.Ping(); !ping.ok()) {
     std::fprintf(stderr, "mmload: %s: %s\n",
                  absl::GetFlag(FLAGS_server).c_str(),
@@ -607,8 +644,9 @@ int Main(int argc, char** argv) {
   std::vector<Tally> tallies(concurrency);
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < concurrency; ++i) {
-    workers.push_back(std::make_unique<Worker>(
-        i, scenario, *setup, stubs[i % connections].get(), deadline));
+    workers.push_back(std::make_unique<Worker>(i, scenario, *setup,
+                                               stubs[i % connections].get(),
+                                               deadline, options.token));
   }
   std::atomic<int> running{concurrency};  // slots still making calls
 
