@@ -52,6 +52,8 @@ ABSL_FLAG(int, metrics_max_pids, 100,
 ABSL_FLAG(std::string, port_file, "",
           "if set, write \"grpc_port=N\\nmetrics_port=M\\n\" to this file "
           "once both are listening");
+ABSL_FLAG(int, max_batch_ops, mmsim::server::MmServiceImpl::kDefaultMaxBatchOps,
+          "most ops in one BatchRequest; a larger one is rejected (EINVAL)");
 ABSL_FLAG(int, shutdown_grace_seconds, 5,
           "on SIGINT/SIGTERM, how long in-flight RPCs may take to finish");
 
@@ -135,8 +137,13 @@ int Run(const sigset_t& stop_signals) {
                  std::string(config.status().message()).c_str());
     return 2;
   }
+  const int max_batch_ops = absl::GetFlag(FLAGS_max_batch_ops);
+  if (max_batch_ops <= 0) {
+    std::fprintf(stderr, "mmsimd: --max_batch_ops must be > 0\n");
+    return 2;
+  }
   MmRegistry registry(*config);
-  MmServiceImpl service(&registry);
+  MmServiceImpl service(&registry, max_batch_ops);
 
   auto metrics = std::make_shared<prometheus::Registry>();
   RpcMetrics rpc_metrics(metrics.get());
