@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -22,8 +23,10 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "prometheus/registry.h"
 #include "server/grpc_server.h"
 #include "server/grpc_status.h"
+#include "server/metrics_collector.h"
 #include "server/mm_service_impl.h"
 
 namespace mmsim::server::testing {
@@ -68,7 +71,7 @@ class ServerTest : public ::testing::Test {
     registry_ = std::make_unique<MmRegistry>(config);
     service_ = std::make_unique<MmServiceImpl>(registry_.get(), max_batch_ops);
     absl::StatusOr<StartedServer> started =
-        StartGrpcServer("127.0.0.1:0", service_.get(), nullptr);
+        StartGrpcServer("127.0.0.1:0", service_.get(), &rpc_metrics_);
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = std::move(started->server);
     grpc::ChannelArguments args;
@@ -92,6 +95,15 @@ class ServerTest : public ::testing::Test {
   }
 
   v1::MemoryManager::Stub* stub() { return client_->stub(); }
+
+  // Waits (bounded) until no RPC is in flight on the server: every handler
+  // has returned, so what a cancelled call did is final.
+  void WaitIdle() {
+    for (int i = 0; i < 3000 && rpc_metrics_.InFlight() != 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(rpc_metrics_.InFlight(), 0) << "a handler is still running";
+  }
 
   Snapshot Snap(int pid) {
     Snapshot s;
@@ -198,6 +210,8 @@ class ServerTest : public ::testing::Test {
     return *pid;
   }
 
+  prometheus::Registry metrics_;
+  RpcMetrics rpc_metrics_{&metrics_};
   std::unique_ptr<MmRegistry> registry_;
   std::unique_ptr<MmServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
