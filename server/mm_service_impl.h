@@ -24,6 +24,8 @@ class MmServiceImpl final : public v1::MemoryManager::Service {
  public:
   // Default of mmsimd's --max_batch_ops: ops per BatchRequest.
   static constexpr int kDefaultMaxBatchOps = 1024;
+  // A Batch notices a cancel within this many ops (the deadline at once).
+  static constexpr int kCancelCheckOps = 64;
 
   // `max_batch_ops` (> 0) bounds the ops of one BatchRequest.
   explicit MmServiceImpl(MmRegistry* registry,
@@ -125,7 +127,7 @@ class MmServiceImpl final : public v1::MemoryManager::Service {
                               const v1::GetSystemStatsRequest* req,
                               v1::GetSystemStatsResponse* resp) override;
   // Runs the ops of each request in order and answers each request with
-  // one response (see the proto). Checks for cancellation and the deadline
+  // one response (see the proto). Checks for the deadline and cancellation
   // between two ops: each op runs completely (its locks are scoped) or not
   // at all, so a stopped stream has applied a prefix of its ops.
   grpc::Status Batch(
@@ -166,6 +168,11 @@ class MmServiceImpl final : public v1::MemoryManager::Service {
   absl::Status Run(const v1::RemoveProcessRequest& req,
                    v1::RemoveProcessResponse* resp);
   absl::Status Run(const v1::ScheduleRequest& req, v1::ScheduleResponse* resp);
+  // Runs the ops of `req` into `resp`, or rejects it whole when it has more
+  // than max_batch_ops_ ops. Returns false when the call was cancelled or
+  // its deadline passed first: then only a prefix of the ops ran.
+  bool RunBatch(grpc::ServerContext* ctx, const v1::BatchRequest& req,
+                v1::BatchResponse* resp);
   // Runs one op of a Batch into `result` (its reply is left unset on
   // error). Errors: EINVAL for an unset op, else the op's own.
   absl::Status RunOp(const v1::BatchRequest::Op& op,
