@@ -457,5 +457,28 @@ TEST_F(BatchTest, DeadlineMidRequestAppliesAPrefix) {
   ExpectWritable(pid);
 }
 
+// An open stream holds a graceful shutdown only until its deadline: then
+// gRPC cancels it and the handler returns.
+TEST_F(BatchTest, GracefulShutdownEndsAnOpenStream) {
+  const int pid = StandardProcess();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + kTimeout);
+  auto stream = stub()->Batch(&ctx);
+  v1::BatchRequest req;
+  *req.add_ops() = TouchOp(pid, kBase, v1::FAULT_ACCESS_READ);
+  ASSERT_TRUE(stream->Write(req));
+  v1::BatchResponse resp;
+  ASSERT_TRUE(stream->Read(&resp));
+  std::thread shutdown([this] {
+    ShutdownGracefully(
+        server_.get(), rpc_metrics_,
+        std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  });
+  EXPECT_FALSE(stream->Read(&resp));  // the server ended the stream
+  EXPECT_FALSE(stream->Finish().ok());
+  shutdown.join();
+  EXPECT_EQ(rpc_metrics_.InFlight(), 0);
+}
+
 }  // namespace
 }  // namespace mmsim::server::testing
