@@ -69,9 +69,9 @@ int Run(double seconds) {
       (void)registry.Touch(*pid, AddrOf(next++), FaultAccess::kWrite);
     }
   }
-  std::printf("%-28s %12.0f ops/s\n", "core Touch (no gRPC)",
-              static_cast<double>(core_ops) /
-                  Seconds(Clock::now() - core_start));
+  std::printf(
+      "%-28s %12.0f ops/s\n", "core Touch (no gRPC)",
+      static_cast<double>(core_ops) / Seconds(Clock::now() - core_start));
 
   // Unary Touch, one call at a time.
   uint64_t n = 0;
