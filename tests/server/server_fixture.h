@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/mm_client.h"
 #include "core/limits.h"
+#include "core/linux_error.h"
 #include "core/mm_registry.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/create_channel.h"
@@ -244,6 +245,9 @@ class ServerTest : public ::testing::Test {
     if (auto it = trailers.find(kErrnoNameMetadataKey); it != trailers.end()) {
       s->set_errno_name(std::string(it->second.data(), it->second.size()));
     }
+    // The client library restores the same errno from the trailers.
+    EXPECT_EQ(LinuxErrno(client::FromGrpcStatus(status, ctx)).value_or(0),
+              s->errno_number());
   }
 };
 
