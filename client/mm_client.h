@@ -116,6 +116,9 @@ class MmClient {
   absl::StatusOr<std::vector<v1::MmInfo>> ListMms();
   absl::StatusOr<std::vector<v1::CpuInfo>> ListCpus();
   absl::StatusOr<v1::GetSystemStatsResponse> GetSystemStats();
+  absl::StatusOr<v1::GetLockStatsResponse> GetLockStats();
+  // Returns the payload echoed.
+  absl::StatusOr<std::string> Ping(const std::string& payload = "");
 
   // --- batches ---
   // Sends `requests` on one Batch stream (pipelined: a thread writes while

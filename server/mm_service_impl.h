@@ -126,6 +126,11 @@ class MmServiceImpl final : public v1::MemoryManager::Service {
   grpc::Status GetSystemStats(grpc::ServerContext* ctx,
                               const v1::GetSystemStatsRequest* req,
                               v1::GetSystemStatsResponse* resp) override;
+  grpc::Status Ping(grpc::ServerContext* ctx, const v1::PingRequest* req,
+                    v1::PingResponse* resp) override;
+  grpc::Status GetLockStats(grpc::ServerContext* ctx,
+                            const v1::GetLockStatsRequest* req,
+                            v1::GetLockStatsResponse* resp) override;
   // Runs the ops of each request in order and answers each request with
   // one response (see the proto). Checks for the deadline and cancellation
   // between two ops: each op runs completely (its locks are scoped) or not
