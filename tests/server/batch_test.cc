@@ -15,6 +15,7 @@
 #include "core/linux_error.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
+#include "prometheus/text_serializer.h"
 #include "tests/server/server_fixture.h"
 
 namespace mmsim::server::testing {
@@ -191,6 +192,18 @@ TEST_F(BatchTest, StopOnErrorSkipsTheOpsAfterTheFirstFailure) {
       client_->FindVma(pid, b, v1::VMA_LOOKUP);
   ASSERT_TRUE(vma.ok());
   EXPECT_FALSE(vma->has_vma()) << "the skipped mmap ran";
+}
+
+TEST_F(BatchTest, AStreamCountsOnceInRpcMetrics) {
+  const int pid = StandardProcess();
+  BatchOf({TouchOp(pid, kBase, v1::FAULT_ACCESS_READ),
+           TouchOp(pid, kBase + kPage, v1::FAULT_ACCESS_READ)});
+  WaitIdle();
+  const std::string text =
+      prometheus::TextSerializer().Serialize(metrics_.Collect());
+  EXPECT_NE(text.find("mmsim_rpcs_total{code=\"OK\",method=\"Batch\"} 1"),
+            std::string::npos)
+      << text;
 }
 
 TEST_F(BatchTest, EmptyRequestIsAnsweredWithNoResults) {
