@@ -44,7 +44,7 @@ MmRegistry::MmRegistry(const SystemConfig& config)
     mmlist_.push_back(init_mm_);
     descriptors_.emplace(init_mm_->mm_id, init_mm_);
   }
-  MutexLock lock(&table_lock_);
+  WriteLock lock(&table_lock_);
   cpus_.resize(std::max(1, std::min(config.cpus, 64)));
   for (size_t i = 0; i < cpus_.size(); ++i) {
     Cpu& cpu = cpus_[i];
@@ -63,7 +63,7 @@ MmRegistry::~MmRegistry() {
   phys_->set_reclaimer(nullptr);
   Deferred deferred;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     std::vector<int> pids;
     for (const auto& [pid, task] : tasks_) pids.push_back(pid);
     for (int pid : pids) ExitLocked(pid, &deferred);
@@ -135,7 +135,7 @@ absl::StatusOr<int> MmRegistry::AddTask(TaskEntry entry,
                                         std::shared_ptr<MmStruct> mm) {
   // `mm` carries the mm_users reference the new task will hold.
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     if (tasks_.size() < static_cast<size_t>(config_.max_tasks)) {
       entry.pid = next_pid_++;
       if (entry.tgid == 0) entry.tgid = entry.pid;
@@ -191,7 +191,7 @@ absl::StatusOr<int> MmRegistry::Clone(int pid, int flags) {
   TaskEntry child;
   std::shared_ptr<MmStruct> parent_mm;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     auto it = tasks_.find(pid);
     if (it == tasks_.end()) {
       return LinuxError(ESRCH, absl::StrFormat("no task %d", pid));
@@ -238,7 +238,7 @@ absl::StatusOr<int> MmRegistry::Clone(int pid, int flags) {
 absl::StatusOr<int> MmRegistry::Exec(int pid, const ExecImage& image) {
   MmConfig config = config_.mm;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     auto it = tasks_.find(pid);
     if (it == tasks_.end()) {
       return LinuxError(ESRCH, absl::StrFormat("no task %d", pid));
@@ -255,7 +255,7 @@ absl::StatusOr<int> MmRegistry::Exec(int pid, const ExecImage& image) {
   Deferred deferred;
   absl::StatusOr<int> result;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     auto it = tasks_.find(pid);
     if (it == tasks_.end()) {
       result = LinuxError(ESRCH, "task exited during exec");
@@ -335,7 +335,7 @@ absl::Status MmRegistry::Schedule(int cpu, int pid) {
   if (cpu < 0) return LinuxError(EINVAL, "no such CPU");
   Deferred deferred;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     if (static_cast<size_t>(cpu) >= cpus_.size()) {
       return LinuxError(EINVAL, absl::StrFormat("no CPU %d", cpu));
     }
@@ -377,7 +377,7 @@ void MmRegistry::ExitLocked(int pid, Deferred* deferred) {
 absl::Status MmRegistry::Exit(int pid) {
   Deferred deferred;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     if (!tasks_.contains(pid)) {
       return LinuxError(ESRCH, absl::StrFormat("no task %d", pid));
     }
@@ -390,7 +390,7 @@ absl::Status MmRegistry::Exit(int pid) {
 absl::Status MmRegistry::RemoveProcess(int pid) {
   Deferred deferred;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     auto it = tasks_.find(pid);
     if (it == tasks_.end()) {
       return LinuxError(ESRCH, absl::StrFormat("no process %d", pid));
@@ -414,7 +414,7 @@ absl::StatusOr<int> MmRegistry::CreateKernelThread(absl::string_view name) {
 }
 
 absl::StatusOr<MmRef> MmRegistry::MmGet(int pid) {
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   auto it = tasks_.find(pid);
   if (it == tasks_.end()) {
     return LinuxError(ESRCH, absl::StrFormat("no process %d", pid));
@@ -429,7 +429,7 @@ absl::StatusOr<MmRef> MmRegistry::MmGet(int pid) {
 
 absl::StatusOr<std::shared_ptr<const MmStruct>> MmRegistry::MmPeek(
     int pid) const {
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   auto it = tasks_.find(pid);
   if (it == tasks_.end()) {
     return LinuxError(ESRCH, absl::StrFormat("no process %d", pid));
@@ -447,7 +447,7 @@ absl::StatusOr<TouchResult> MmRegistry::Touch(int pid, uint64_t addr,
   MmRef ref;
   std::shared_ptr<MmStruct> borrowed;  // a kernel thread's active_mm
   {
-    MutexLock lock(&table_lock_);
+    ReadLock lock(&table_lock_);
     auto it = tasks_.find(pid);
     if (it == tasks_.end()) {
       return LinuxError(ESRCH, absl::StrFormat("no task %d", pid));
@@ -495,20 +495,26 @@ int MmRegistry::OomKill(int triggered_by) {
   int victim = 0;
   uint64_t worst = 0;
   OomEvent event;
+  // The candidates are collected under tasklist_lock and weighed after it
+  // is dropped: an mm's own locks are never taken under it.
+  std::vector<std::pair<int, std::shared_ptr<MmStruct>>> candidates;
   {
-    MutexLock lock(&table_lock_);
+    ReadLock lock(&table_lock_);
     for (const auto& [pid, task] : tasks_) {
       if (task->mm == nullptr || task->kind != TaskKind::kProcess) continue;
-      const MmPageStats pages = task->mm->PageStats();
-      const uint64_t points =
-          pages.rss.resident() + pages.rss.swap + pages.pgtable_pages;
-      if (victim == 0 || points > worst) {
-        victim = pid;
-        worst = points;
-        event.victim_mm_id = task->mm->mm_id;
-        event.rss_pages = pages.rss.resident();
-        event.swap_pages = pages.rss.swap;
-      }
+      candidates.emplace_back(pid, task->mm);
+    }
+  }
+  for (const auto& [pid, mm] : candidates) {
+    const MmPageStats pages = mm->PageStats();
+    const uint64_t points =
+        pages.rss.resident() + pages.rss.swap + pages.pgtable_pages;
+    if (victim == 0 || points > worst) {
+      victim = pid;
+      worst = points;
+      event.victim_mm_id = mm->mm_id;
+      event.rss_pages = pages.rss.resident();
+      event.swap_pages = pages.rss.swap;
     }
   }
   if (victim == 0 || worst == 0) return 0;
@@ -517,7 +523,7 @@ int MmRegistry::OomKill(int triggered_by) {
   // Every task sharing the victim's mm dies with it.
   Deferred deferred;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     std::vector<int> doomed;
     for (const auto& [pid, task] : tasks_) {
       if (task->mm != nullptr && task->mm->mm_id == event.victim_mm_id) {
@@ -630,7 +636,7 @@ TaskInfo MmRegistry::InfoLocked(const TaskEntry& task) const {
 }
 
 std::vector<TaskInfo> MmRegistry::Tasks() const {
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   std::vector<TaskInfo> out;
   for (const Cpu& cpu : cpus_) out.push_back(InfoLocked(cpu.idle));
   for (const auto& [pid, task] : tasks_) out.push_back(InfoLocked(*task));
@@ -638,7 +644,7 @@ std::vector<TaskInfo> MmRegistry::Tasks() const {
 }
 
 absl::StatusOr<TaskInfo> MmRegistry::Task(int pid) const {
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   auto it = tasks_.find(pid);
   if (it == tasks_.end()) {
     return LinuxError(ESRCH, absl::StrFormat("no task %d", pid));
@@ -647,7 +653,7 @@ absl::StatusOr<TaskInfo> MmRegistry::Task(int pid) const {
 }
 
 std::vector<CpuInfo> MmRegistry::Cpus() const {
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   std::vector<CpuInfo> out;
   for (size_t i = 0; i < cpus_.size(); ++i) {
     CpuInfo info;
@@ -664,7 +670,7 @@ std::vector<CpuInfo> MmRegistry::Cpus() const {
 std::vector<MmInfo> MmRegistry::Mms() const {
   absl::btree_map<uint64_t, std::vector<int>> owners;
   {
-    MutexLock lock(&table_lock_);
+    ReadLock lock(&table_lock_);
     for (const auto& [pid, task] : tasks_) {
       if (task->mm != nullptr) owners[task->mm->mm_id].push_back(pid);
     }
@@ -713,7 +719,7 @@ std::vector<OomEvent> MmRegistry::OomEvents() const {
 SystemStats MmRegistry::Stats() const {
   SystemStats stats;
   {
-    MutexLock lock(&table_lock_);
+    ReadLock lock(&table_lock_);
     for (const auto& [pid, task] : tasks_) {
       switch (task->kind) {
         case TaskKind::kProcess:
@@ -750,7 +756,7 @@ SystemStats MmRegistry::Stats() const {
 }
 
 std::vector<int> MmRegistry::Pids() const {
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   std::vector<int> pids;
   pids.reserve(tasks_.size());
   for (const auto& [pid, task] : tasks_) {
@@ -765,7 +771,7 @@ absl::StatusOr<std::string> MmRegistry::ProcStatus(int pid) {
   TaskInfo info;
   int threads = 0;
   {
-    MutexLock lock(&table_lock_);
+    ReadLock lock(&table_lock_);
     auto it = tasks_.find(pid);
     if (it == tasks_.end()) {
       return LinuxError(ESRCH, absl::StrFormat("no task %d", pid));

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "core/limits.h"
+#include "core/lock_stats.h"
 #include "core/mm_registry.h"
 #include "core/mm_struct.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -56,6 +57,9 @@ ABSL_FLAG(int, max_batch_ops, mmsim::server::MmServiceImpl::kDefaultMaxBatchOps,
           "most ops in one BatchRequest; a larger one is rejected (EINVAL)");
 ABSL_FLAG(int, shutdown_grace_seconds, 5,
           "on SIGINT/SIGTERM, how long in-flight RPCs may take to finish");
+ABSL_FLAG(bool, lock_timing, true,
+          "time lock waits and holds (GetLockStats, mmsim_lock_* metrics); "
+          "acquisitions and contention are counted either way");
 
 namespace mmsim::server {
 namespace {
@@ -115,6 +119,7 @@ absl::StatusOr<SystemConfig> SystemConfigFromFlags() {
   config.phys.swap_pages = absl::GetFlag(FLAGS_swap_pages);
   config.cpus = absl::GetFlag(FLAGS_cpus);
   config.max_tasks = absl::GetFlag(FLAGS_max_tasks);
+  SetLockTimingEnabled(absl::GetFlag(FLAGS_lock_timing));
   if (config.mm.max_map_count <= 0) return Bad("--max_map_count must be > 0");
   if (absl::GetFlag(FLAGS_metrics_max_pids) < 0) {
     return Bad("--metrics_max_pids must be >= 0");
