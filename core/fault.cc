@@ -87,8 +87,8 @@ MmPageStats MmStruct::PageStats() const {
 
 // --- the fault handler ---
 
-FaultResult MmStruct::HandleMmFault(uint64_t addr, FaultAccess access,
-                                    bool user) {
+FaultResult MmStruct::HandleMmFaultUncounted(uint64_t addr, FaultAccess access,
+                                             bool user) {
   FaultResult result;
   if (addr >= kTaskSize) {
     // Kernel half. Only kernel-mode accesses to vmalloc space are legal:
@@ -389,7 +389,10 @@ FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr, FaultAccess access) {
       RssAddLocked(FrameKind::kAnon, 1);
       source = FaultSource::kAnonPage;
     }
-    if (copied) cow_faults_.fetch_add(1);
+    if (copied) {
+      cow_faults_.fetch_add(1);
+      result.cow = true;
+    }
     if (major) {
       maj_flt_.fetch_add(1);
       result.kind = FaultKind::kMajor;
@@ -546,8 +549,8 @@ bool MmStruct::RangeHasGuardLocked(uint64_t start, uint64_t end) const {
 
 // --- mincore ---
 
-absl::StatusOr<std::vector<uint8_t>> MmStruct::Mincore(uint64_t start,
-                                                       uint64_t len) const {
+absl::StatusOr<std::vector<uint8_t>> MmStruct::MincoreUncounted(
+    uint64_t start, uint64_t len) const {
   // Linux: mm/mincore.c sys_mincore().
   if (!PageAligned(start)) return LinuxError(EINVAL, "unaligned start");
   if (start > kTaskSize || len > kTaskSize - start) {

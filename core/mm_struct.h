@@ -39,6 +39,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/event_stats.h"
 #include "core/limits.h"
 #include "core/locks.h"
 #include "core/page_table.h"
@@ -174,6 +175,7 @@ struct FaultResult {
   int si_code = 0;              // for kSigsegv / kSigbus
   bool stack_expanded = false;  // VM_GROWSDOWN region grew to the address
   bool vmalloc_synced = false;  // a kernel pgd entry was copied
+  bool cow = false;             // a copy-on-write break made a copy
 };
 
 // Per-page residency of a region (for /proc/PID/smaps), in bytes except
@@ -361,6 +363,12 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
       ABSL_LOCKS_EXCLUDED(page_table_lock_);
   void UnmapKernelPages(uint64_t addr, uint64_t pages)
       ABSL_LOCKS_EXCLUDED(page_table_lock_);
+  // Where this mm counts its events (faults, system calls, merges,
+  // splits): the system's counters; set once before the mm is published.
+  // Without a system the counts go to EventCounters::Detached().
+  void set_events(std::shared_ptr<EventCounters> events) {
+    events_ = std::move(events);
+  }
   // The system's init_mm, whose kernel half faults copy (vmalloc_fault).
   void set_init_mm(const MmStruct* init_mm) { init_mm_ = init_mm; }
   const std::shared_ptr<PhysMem>& phys() const { return phys_; }
@@ -381,6 +389,34 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
   // region does not move when the tree changes.
   using VmaMap = absl::btree_map<uint64_t, std::unique_ptr<Vma>>;
   struct MergeProps;
+
+  // The system call bodies; the public entry points count their result in
+  // events_ (core/syscall_stats.cc).
+  FaultResult HandleMmFaultUncounted(uint64_t addr, FaultAccess access,
+                                     bool user)
+      ABSL_LOCKS_EXCLUDED(mmap_sem_, page_table_lock_);
+  absl::StatusOr<uint64_t> DoMmapUncounted(const MmapArgs& args)
+      ABSL_LOCKS_EXCLUDED(mmap_sem_);
+  absl::Status DoMunmapUncounted(uint64_t start, uint64_t len)
+      ABSL_LOCKS_EXCLUDED(mmap_sem_);
+  absl::Status MprotectUncounted(uint64_t start, uint64_t len, int prot)
+      ABSL_LOCKS_EXCLUDED(mmap_sem_);
+  absl::StatusOr<uint64_t> MremapUncounted(uint64_t old_addr, uint64_t old_len,
+                                           uint64_t new_len, int flags,
+                                           uint64_t new_addr)
+      ABSL_LOCKS_EXCLUDED(mmap_sem_);
+  uint64_t BrkUncounted(uint64_t brk) ABSL_LOCKS_EXCLUDED(mmap_sem_);
+  absl::Status MlockUncounted(uint64_t start, uint64_t len, int flags)
+      ABSL_LOCKS_EXCLUDED(mmap_sem_);
+  absl::Status MunlockUncounted(uint64_t start, uint64_t len)
+      ABSL_LOCKS_EXCLUDED(mmap_sem_);
+  absl::Status MlockallUncounted(int flags) ABSL_LOCKS_EXCLUDED(mmap_sem_);
+  absl::Status MunlockallUncounted() ABSL_LOCKS_EXCLUDED(mmap_sem_);
+  absl::Status MadviseUncounted(uint64_t start, uint64_t len, int advice)
+      ABSL_LOCKS_EXCLUDED(mmap_sem_);
+  absl::StatusOr<std::vector<uint8_t>> MincoreUncounted(uint64_t start,
+                                                        uint64_t len) const
+      ABSL_LOCKS_EXCLUDED(mmap_sem_, page_table_lock_);
 
   // All of the following need mmap_sem_ held for write unless marked shared.
   void ValidateMmLocked() const ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_);
@@ -565,6 +601,7 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
   RssCounters rss_ ABSL_GUARDED_BY(page_table_lock_);
   uint64_t hiwater_rss_ ABSL_GUARDED_BY(page_table_lock_) = 0;
   const MmStruct* init_mm_ = nullptr;
+  std::shared_ptr<EventCounters> events_ = EventCounters::Detached();
   // The 2.4 swap_out cursor: where the next scan of this mm starts.
   std::atomic<uint64_t> swap_address_{0};
   std::atomic<uint64_t> cpu_vm_mask_{0};

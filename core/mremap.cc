@@ -9,7 +9,7 @@
 
 namespace mmsim {
 
-absl::StatusOr<uint64_t> MmStruct::Mremap(uint64_t addr, uint64_t old_len,
+absl::StatusOr<uint64_t> MmStruct::MremapUncounted(uint64_t addr, uint64_t old_len,
                                           uint64_t new_len, int flags,
                                           uint64_t new_addr) {
   old_len = PageAlign(old_len);
