@@ -103,6 +103,9 @@ struct SystemStats {
 
 // One user mm as the metrics see it (MmRegistry::SampleMms()).
 struct MmSample {
+  // The descriptor's address, an identity for LowestPidsOf() only (never
+  // dereferenced: the mm may be gone by then).
+  const MmStruct* mm = nullptr;
   uint64_t mm_id = 0;
   int map_count = 0;
   uint64_t total_vm = 0;   // pages
@@ -273,10 +276,11 @@ class MmRegistry : public Reclaimer {
   // and page_table_lock for its counters. Replaces `out`'s contents (its
   // capacity is reused).
   void SampleMms(std::vector<MmSample>* out) const;
-  // For each id of `mm_ids` (sorted or not, a few), the lowest pid of a
-  // task whose mm it is, or 0 when no task has it; one pass over the
-  // task table.
-  std::vector<int> LowestPidsOf(const std::vector<uint64_t>& mm_ids) const;
+  // For each of `samples` (a few), the lowest pid of a task whose mm it
+  // is, or 0 when no task has it (any more); one pass over the task table
+  // that compares addresses and reads a task's mm only when one matches.
+  std::vector<int> LowestPidsOf(
+      const std::vector<const MmSample*>& samples) const;
   // Idle tasks: one per simulated CPU.
   int IdleTasks() const;
   const std::shared_ptr<PhysMem>& phys() const { return phys_; }

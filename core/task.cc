@@ -782,6 +782,7 @@ void MmRegistry::SampleMms(std::vector<MmSample>* out) const {
   for (const std::shared_ptr<const MmStruct>& mm : alive) {
     const MmCounters counters = mm->Counters();
     MmSample sample;
+    sample.mm = mm.get();
     sample.mm_id = mm->mm_id;
     sample.map_count = counters.map_count;
     sample.total_vm = counters.total_vm;
@@ -794,14 +795,19 @@ void MmRegistry::SampleMms(std::vector<MmSample>* out) const {
 }
 
 std::vector<int> MmRegistry::LowestPidsOf(
-    const std::vector<uint64_t>& mm_ids) const {
-  std::vector<int> pids(mm_ids.size(), 0);
-  if (mm_ids.empty()) return pids;
+    const std::vector<const MmSample*>& samples) const {
+  std::vector<int> pids(samples.size(), 0);
+  if (samples.empty()) return pids;
   MutexLock lock(&table_lock_);
   for (const auto& [pid, task] : tasks_) {  // ascending pids
-    if (task->mm == nullptr) continue;
-    for (size_t i = 0; i < mm_ids.size(); ++i) {
-      if (pids[i] == 0 && mm_ids[i] == task->mm->mm_id) pids[i] = pid;
+    const MmStruct* mm = task->mm.get();
+    if (mm == nullptr) continue;
+    for (size_t i = 0; i < samples.size(); ++i) {
+      // The id tells a new mm at a freed one's address apart.
+      if (pids[i] == 0 && samples[i]->mm == mm &&
+          samples[i]->mm_id == mm->mm_id) {
+        pids[i] = pid;
+      }
     }
   }
   return pids;

@@ -265,9 +265,9 @@ std::vector<MetricFamily> MmMetricsCollector::Collect() const {
   }
 
   // --- per process: the top N and the named pids, by pid ---
-  std::vector<uint64_t> top_ids;
-  for (const auto& [rank, i] : top) top_ids.push_back(samples_[i].mm_id);
-  const std::vector<int> top_pids = registry_->LowestPidsOf(top_ids);
+  std::vector<const MmSample*> top_samples;
+  for (const auto& [rank, i] : top) top_samples.push_back(&samples_[i]);
+  const std::vector<int> top_pids = registry_->LowestPidsOf(top_samples);
   std::vector<std::pair<int, MmSample>> selected;
   absl::flat_hash_set<int> seen;
   for (size_t k = 0; k < top.size(); ++k) {
