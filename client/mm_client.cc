@@ -414,4 +414,8 @@ absl::StatusOr<v1::GetSystemStatsResponse> MmClient::GetSystemStats() {
   return Call(&Stub::GetSystemStats, v1::GetSystemStatsRequest());
 }
 
+absl::StatusOr<v1::GetLockStatsResponse> MmClient::GetLockStats() {
+  return Call(&Stub::GetLockStats, v1::GetLockStatsRequest());
+}
+
 }  // namespace mmsim::client

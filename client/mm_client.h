@@ -112,6 +112,7 @@ class MmClient {
   absl::StatusOr<std::vector<v1::MmInfo>> ListMms();
   absl::StatusOr<std::vector<v1::CpuInfo>> ListCpus();
   absl::StatusOr<v1::GetSystemStatsResponse> GetSystemStats();
+  absl::StatusOr<v1::GetLockStatsResponse> GetLockStats();
 
   // The generated stub, for calls this class does not wrap.
   v1::MemoryManager::Stub* stub() { return stub_.get(); }

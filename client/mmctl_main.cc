@@ -1021,6 +1021,66 @@ Outcome CmdStats(Context& c) {
   return Ok();
 }
 
+// "850ns", "4.1us", "2.30ms", "1.25s".
+std::string DurationText(double seconds) {
+  if (seconds < 1e-6) return absl::StrFormat("%.0fns", seconds * 1e9);
+  if (seconds < 1e-3) return absl::StrFormat("%.1fus", seconds * 1e6);
+  if (seconds < 1) return absl::StrFormat("%.2fms", seconds * 1e3);
+  return absl::StrFormat("%.2fs", seconds);
+}
+
+// The upper bound of the bucket where the q-quantile of `buckets` falls
+// ("+Inf" past the last bound); "-" when the histogram is empty.
+std::string QuantileBound(
+    const google::protobuf::RepeatedField<uint64_t>& buckets,
+    const v1::GetLockStatsResponse& s, double q) {
+  uint64_t total = 0;
+  for (uint64_t count : buckets) total += count;
+  if (total == 0) return "-";
+  const double rank = q * static_cast<double>(total);
+  uint64_t seen = 0;
+  for (int i = 0; i < buckets.size(); ++i) {
+    seen += buckets[i];
+    if (static_cast<double>(seen) >= rank) {
+      if (i >= s.bucket_upper_bounds_seconds_size()) return "+Inf";
+      return "<=" + DurationText(s.bucket_upper_bounds_seconds(i));
+    }
+  }
+  return "+Inf";
+}
+
+Outcome CmdLocks(Context& c) {
+  absl::StatusOr<v1::GetLockStatsResponse> s = c.client.GetLockStats();
+  if (!s.ok()) return Failed(s.status());
+  if (MaybeJson(c, *s)) return Ok();
+  std::printf("%-15s %-9s %12s %10s %6s %10s %10s %10s %10s\n", "LOCK", "MODE",
+              "ACQUIRED", "CONTENDED", "CONT%", "WAIT_AVG", "WAIT_P99",
+              "HOLD_AVG", "HOLD_P99");
+  for (const v1::LockStat& l : s->locks()) {
+    const double acquired = static_cast<double>(l.acquisitions());
+    const double contended = static_cast<double>(l.contended());
+    uint64_t holds = 0;
+    for (uint64_t count : l.hold_buckets()) holds += count;
+    std::printf(
+        "%-15s %-9s %12llu %10llu %6.2f %10s %10s %10s %10s\n",
+        l.lock().c_str(), l.mode().c_str(),
+        static_cast<unsigned long long>(l.acquisitions()),
+        static_cast<unsigned long long>(l.contended()),
+        acquired == 0 ? 0.0 : 100.0 * contended / acquired,
+        contended == 0 ? "-"
+                       : DurationText(static_cast<double>(l.wait_ns_total()) /
+                                      contended / 1e9)
+                             .c_str(),
+        QuantileBound(l.wait_buckets(), *s, 0.99).c_str(),
+        holds == 0 ? "-"
+                   : DurationText(static_cast<double>(l.hold_ns_total()) /
+                                  static_cast<double>(holds) / 1e9)
+                         .c_str(),
+        QuantileBound(l.hold_buckets(), *s, 0.99).c_str());
+  }
+  return Ok();
+}
+
 struct Verb {
   const char* name;
   const char* usage;
@@ -1129,6 +1189,10 @@ const std::vector<Verb>& Verbs() {
        "stats   (system counters, memory, swap, OOM kills)",
        {},
        CmdStats},
+      {"locks",
+       "locks   (lock statistics: acquisitions, contention, wait/hold times)",
+       {},
+       CmdLocks},
   };
   return *kVerbs;
 }

@@ -586,9 +586,10 @@ absl::StatusOr<std::vector<uint8_t>> MmStruct::MincoreUncounted(
 // --- swap-out of one mm (Linux 2.4 mm/vmscan.c swap_out_mm) ---
 
 uint64_t MmStruct::TrySwapOut(uint64_t budget) {
-  if (!mmap_sem_.TryReadLock()) return 0;
+  uint64_t acquired_at = 0;
+  if (!mmap_sem_.TryReadLock(&acquired_at)) return 0;
   uint64_t freed = SwapOutLocked(budget);
-  mmap_sem_.ReadUnlock();
+  mmap_sem_.ReadUnlock(acquired_at);
   return freed;
 }
 

@@ -350,7 +350,7 @@ class MmRegistry : public Reclaimer {
   std::shared_ptr<MmStruct> init_mm_;
   std::atomic<uint64_t> next_mm_id_{1};
 
-  mutable Mutex table_lock_ ABSL_ACQUIRED_BEFORE(mmlist_lock_);
+  mutable Mutex table_lock_{LockClass::kTasklistLock} ABSL_ACQUIRED_BEFORE(mmlist_lock_);
   int next_pid_ ABSL_GUARDED_BY(table_lock_) = 100;
   absl::btree_map<int, std::unique_ptr<TaskEntry>> tasks_
       ABSL_GUARDED_BY(table_lock_);
@@ -361,18 +361,18 @@ class MmRegistry : public Reclaimer {
 
   // mmlist (every mm with users, init_mm first) and the descriptors still
   // alive (mm_count > 0), by id.
-  mutable Mutex mmlist_lock_;
+  mutable Mutex mmlist_lock_{LockClass::kMmlistLock};
   std::vector<std::shared_ptr<MmStruct>> mmlist_ ABSL_GUARDED_BY(mmlist_lock_);
   absl::btree_map<uint64_t, std::weak_ptr<MmStruct>> descriptors_
       ABSL_GUARDED_BY(mmlist_lock_);
   size_t swap_cursor_ ABSL_GUARDED_BY(mmlist_lock_) = 0;
 
-  mutable Mutex vmalloc_lock_;
+  mutable Mutex vmalloc_lock_{LockClass::kVmlistLock};
   uint64_t vmalloc_next_ ABSL_GUARDED_BY(vmalloc_lock_) = 0;
   absl::btree_map<uint64_t, uint64_t> vmalloc_areas_
       ABSL_GUARDED_BY(vmalloc_lock_);  // addr -> pages
 
-  mutable Mutex oom_lock_;
+  mutable Mutex oom_lock_{LockClass::kOomLock};
   std::vector<OomEvent> oom_events_ ABSL_GUARDED_BY(oom_lock_);
 
   std::atomic<uint64_t> oom_kills_{0}, reclaim_runs_{0};

@@ -593,9 +593,9 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
   uint64_t SwapOutLocked(uint64_t budget) ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_)
       ABSL_LOCKS_EXCLUDED(page_table_lock_);
 
-  mutable RwSemaphore mmap_sem_;
+  mutable RwSemaphore mmap_sem_{LockClass::kMmapSem};
   // Guards pgd_, rss_ and hiwater_rss_. Taken inside mmap_sem_.
-  mutable Mutex page_table_lock_ ABSL_ACQUIRED_AFTER(mmap_sem_);
+  mutable Mutex page_table_lock_{LockClass::kPageTableLock} ABSL_ACQUIRED_AFTER(mmap_sem_);
   const std::shared_ptr<PhysMem> phys_;
   PageTable pgd_ ABSL_GUARDED_BY(page_table_lock_);
   RssCounters rss_ ABSL_GUARDED_BY(page_table_lock_);

@@ -185,11 +185,11 @@ class PhysMem {
   std::atomic<Reclaimer*> reclaimer_{nullptr};
   std::atomic<uint64_t> swap_outs_{0}, swap_ins_{0};
 
-  mutable Mutex cache_lock_ ABSL_ACQUIRED_BEFORE(alloc_lock_);
+  mutable Mutex cache_lock_{LockClass::kPagecacheLock} ABSL_ACQUIRED_BEFORE(alloc_lock_);
   absl::flat_hash_map<CacheKey, uint32_t> page_cache_
       ABSL_GUARDED_BY(cache_lock_);
 
-  mutable Mutex alloc_lock_;
+  mutable Mutex alloc_lock_{LockClass::kZoneLock};
   std::vector<uint32_t> free_frames_ ABSL_GUARDED_BY(alloc_lock_);
   uint64_t never_used_ ABSL_GUARDED_BY(alloc_lock_) = 1;  // next fresh pfn
   uint64_t frames_free_ ABSL_GUARDED_BY(alloc_lock_) = 0;

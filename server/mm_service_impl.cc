@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/linux_error.h"
+#include "core/lock_stats.h"
 #include "core/status_macros.h"
 #include "core/vma.h"
 #include "server/grpc_status.h"
@@ -441,6 +442,18 @@ grpc::Status MmServiceImpl::GetSystemStats(
     grpc::ServerContext* /*ctx*/, const v1::GetSystemStatsRequest* /*req*/,
     v1::GetSystemStatsResponse* resp) {
   StatsToProto(registry_->Stats(), registry_->OomEvents(), resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status MmServiceImpl::GetLockStats(grpc::ServerContext* /*ctx*/,
+                                         const v1::GetLockStatsRequest* /*req*/,
+                                         v1::GetLockStatsResponse* resp) {
+  for (const LockStat& stat : SnapshotLockStats()) {
+    LockStatToProto(stat, resp->add_locks());
+  }
+  for (int i = 0; i + 1 < kLockHistBuckets; ++i) {
+    resp->add_bucket_upper_bounds_seconds(LockHistUpperBoundSeconds(i));
+  }
   return grpc::Status::OK;
 }
 

@@ -114,6 +114,9 @@ class MmServiceImpl final : public v1::MemoryManager::Service {
   grpc::Status GetSystemStats(grpc::ServerContext* ctx,
                               const v1::GetSystemStatsRequest* req,
                               v1::GetSystemStatsResponse* resp) override;
+  grpc::Status GetLockStats(grpc::ServerContext* ctx,
+                            const v1::GetLockStatsRequest* req,
+                            v1::GetLockStatsResponse* resp) override;
 
  private:
   // Pins the mm of `pid`. Errors: EINVAL for pid <= 0 (a missing field),

@@ -239,6 +239,17 @@ void CpuToProto(const CpuInfo& cpu, v1::CpuInfo* out) {
   out->set_active_mm_id(cpu.active_mm_id);
 }
 
+void LockStatToProto(const LockStat& in, v1::LockStat* out) {
+  out->set_lock(std::string(in.lock_name));
+  out->set_mode(std::string(in.mode_name));
+  out->set_acquisitions(in.acquisitions);
+  out->set_contended(in.contended);
+  out->set_wait_ns_total(in.wait_ns_total);
+  out->set_hold_ns_total(in.hold_ns_total);
+  for (uint64_t count : in.wait_buckets) out->add_wait_buckets(count);
+  for (uint64_t count : in.hold_buckets) out->add_hold_buckets(count);
+}
+
 void StatsToProto(const SystemStats& stats, const std::vector<OomEvent>& ooms,
                   v1::GetSystemStatsResponse* out) {
   out->set_processes(stats.processes);

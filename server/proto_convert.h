@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/lock_stats.h"
 #include "core/mm_registry.h"
 #include "core/mm_struct.h"
 #include "core/vma.h"
@@ -29,6 +30,7 @@ void MmInfoToProto(const MmInfo& mm, v1::MmInfo* out);
 void CpuToProto(const CpuInfo& cpu, v1::CpuInfo* out);
 void StatsToProto(const SystemStats& stats, const std::vector<OomEvent>& ooms,
                   v1::GetSystemStatsResponse* out);
+void LockStatToProto(const LockStat& in, v1::LockStat* out);
 
 // --- proto -> core ---
 

@@ -1020,5 +1020,45 @@ TEST_F(MmServiceTest, ShutdownGracefullyDoesNotWaitForIdleClients) {
 
 // The collector itself: tests/server/metrics_test.cc.
 
+// GetLockStats reports core's lock statistics: a region change takes
+// mmap_sem for writing, a fault for reading.
+TEST_F(MmServiceTest, GetLockStatsCountsTheLocksCallsTake) {
+  const int pid = NewProcess();
+  auto acquisitions = [&](const std::string& lock, const std::string& mode) {
+    absl::StatusOr<v1::GetLockStatsResponse> stats = client_->GetLockStats();
+    EXPECT_TRUE(stats.ok()) << stats.status();
+    if (!stats.ok()) return uint64_t{0};
+    for (const v1::LockStat& l : stats->locks()) {
+      if (l.lock() == lock && l.mode() == mode) return l.acquisitions();
+    }
+    ADD_FAILURE() << lock << " " << mode << " missing";
+    return uint64_t{0};
+  };
+  const uint64_t writes = acquisitions("mmap_sem", "write");
+  const uint64_t reads = acquisitions("mmap_sem", "read");
+  v1::MmapRequest req;
+  req.set_pid(pid);
+  req.set_len(4 * kPageSize);
+  req.set_prot(kProtRead | kProtWrite);
+  req.set_flags(kMapPrivate | kMapAnonymous);
+  absl::StatusOr<uint64_t> addr = client_->Mmap(req);
+  ASSERT_TRUE(addr.ok()) << addr.status();
+  EXPECT_GE(acquisitions("mmap_sem", "write"), writes + 1);
+  ASSERT_TRUE(client_->Touch(pid, *addr, v1::FAULT_ACCESS_WRITE).ok());
+  EXPECT_GE(acquisitions("mmap_sem", "read"), reads + 1);
+
+  absl::StatusOr<v1::GetLockStatsResponse> stats = client_->GetLockStats();
+  ASSERT_TRUE(stats.ok());
+  ASSERT_EQ(stats->locks_size(), 9);
+  EXPECT_EQ(stats->bucket_upper_bounds_seconds_size(), 13);
+  for (const v1::LockStat& l : stats->locks()) {
+    EXPECT_EQ(l.wait_buckets_size(), 14) << l.lock();
+    EXPECT_EQ(l.hold_buckets_size(), 14) << l.lock();
+    uint64_t waits = 0;
+    for (uint64_t count : l.wait_buckets()) waits += count;
+    EXPECT_EQ(waits, l.contended()) << l.lock();
+  }
+}
+
 }  // namespace
 }  // namespace mmsim::server
