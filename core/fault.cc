@@ -85,6 +85,23 @@ MmPageStats MmStruct::PageStats() const {
   return stats;
 }
 
+MmSample MmStruct::Sample() const {
+  MmSample sample;
+  sample.mm = this;
+  sample.mm_id = mm_id;
+  {
+    ReadLock lock(&mmap_sem_);
+    sample.map_count = map_count_;
+    sample.total_vm = total_vm_;
+    sample.locked_vm = locked_vm_;
+    MutexLock ptl(&page_table_lock_);
+    sample.rss = rss_;
+  }
+  sample.mm_users = mm_users.load(std::memory_order_relaxed);
+  sample.mm_count = mm_count.load(std::memory_order_relaxed);
+  return sample;
+}
+
 // --- the fault handler ---
 
 FaultResult MmStruct::HandleMmFaultUncounted(uint64_t addr, FaultAccess access,

@@ -101,20 +101,6 @@ struct SystemStats {
   uint64_t reclaim_runs = 0;
 };
 
-// One user mm as the metrics see it (MmRegistry::SampleMms()).
-struct MmSample {
-  // The descriptor's address, an identity for LowestPidsOf() only (never
-  // dereferenced: the mm may be gone by then).
-  const MmStruct* mm = nullptr;
-  uint64_t mm_id = 0;
-  int map_count = 0;
-  uint64_t total_vm = 0;   // pages
-  uint64_t locked_vm = 0;  // pages
-  RssCounters rss;         // pages
-  int mm_users = 0;
-  int mm_count = 0;
-};
-
 // What a Touch did: the fault, and whether the OOM killer ran.
 struct TouchResult {
   FaultResult fault;
@@ -350,7 +336,8 @@ class MmRegistry : public Reclaimer {
   std::shared_ptr<MmStruct> init_mm_;
   std::atomic<uint64_t> next_mm_id_{1};
 
-  mutable Mutex table_lock_{LockClass::kTasklistLock} ABSL_ACQUIRED_BEFORE(mmlist_lock_);
+  mutable Mutex table_lock_{
+      LockClass::kTasklistLock} ABSL_ACQUIRED_BEFORE(mmlist_lock_);
   int next_pid_ ABSL_GUARDED_BY(table_lock_) = 100;
   absl::btree_map<int, std::unique_ptr<TaskEntry>> tasks_
       ABSL_GUARDED_BY(table_lock_);

@@ -140,6 +140,23 @@ struct MmPageStats {
   uint64_t cpu_vm_mask = 0;    // CPUs the mm is loaded on (bit per CPU)
 };
 
+class MmStruct;
+
+// What the metrics read of every mm (MmStruct::Sample(),
+// MmRegistry::SampleMms()).
+struct MmSample {
+  // The descriptor's address, an identity for MmRegistry::LowestPidsOf()
+  // only (never dereferenced: the mm may be gone by then).
+  const MmStruct* mm = nullptr;
+  uint64_t mm_id = 0;
+  int map_count = 0;
+  uint64_t total_vm = 0;   // pages
+  uint64_t locked_vm = 0;  // pages
+  RssCounters rss;         // pages
+  int mm_users = 0;
+  int mm_count = 0;
+};
+
 enum class FaultAccess { kRead, kWrite, kExec };
 
 // What handle_mm_fault did (Linux: vm_fault_t plus the signal the arch
@@ -331,6 +348,17 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
                                                uint64_t len) const
       ABSL_LOCKS_EXCLUDED(mmap_sem_, page_table_lock_);
   MmPageStats PageStats() const ABSL_LOCKS_EXCLUDED(page_table_lock_);
+  // The metrics' counters: mmap_sem shared, then page_table_lock, each
+  // taken once (cheaper than Counters() + PageStats() at 100,000 mms).
+  MmSample Sample() const ABSL_LOCKS_EXCLUDED(mmap_sem_, page_table_lock_);
+  // Starts loading what Sample() reads into the cache (a scan of many mms
+  // prefetches a few ahead, so the misses overlap).
+  void PrefetchSample() const {
+    __builtin_prefetch(&mmap_sem_, 1);
+    __builtin_prefetch(&page_table_lock_, 1);
+    __builtin_prefetch(&map_count_, 0);
+    __builtin_prefetch(&mm_users, 0);
+  }
   // Every region with its page counts (/proc/PID/smaps).
   std::vector<VmaSmaps> Smaps() const
       ABSL_LOCKS_EXCLUDED(mmap_sem_, page_table_lock_);
@@ -595,7 +623,8 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
 
   mutable RwSemaphore mmap_sem_{LockClass::kMmapSem};
   // Guards pgd_, rss_ and hiwater_rss_. Taken inside mmap_sem_.
-  mutable Mutex page_table_lock_{LockClass::kPageTableLock} ABSL_ACQUIRED_AFTER(mmap_sem_);
+  mutable Mutex page_table_lock_{
+      LockClass::kPageTableLock} ABSL_ACQUIRED_AFTER(mmap_sem_);
   const std::shared_ptr<PhysMem> phys_;
   PageTable pgd_ ABSL_GUARDED_BY(page_table_lock_);
   RssCounters rss_ ABSL_GUARDED_BY(page_table_lock_);

@@ -16,6 +16,7 @@
 #include "core/event_stats.h"
 #include "core/limits.h"
 #include "core/linux_error.h"
+#include "core/lock_stats.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/support/interceptor.h"
 
@@ -98,6 +99,60 @@ class MmHistogram {
   double sum_ = 0;
 };
 
+// A lock histogram from per-bucket counts (core/lock_stats.h: bucket i <
+// 13 is <= LockHistUpperBoundSeconds(i), the last is +Inf).
+ClientMetric LockHistogram(
+    const std::array<uint64_t, kLockHistBuckets>& buckets, uint64_t ns_total) {
+  ClientMetric metric;
+  uint64_t cumulative = 0;
+  for (int i = 0; i < kLockHistBuckets; ++i) {
+    cumulative += buckets[i];
+    ClientMetric::Bucket bucket;
+    bucket.cumulative_count = cumulative;
+    bucket.upper_bound = i + 1 < kLockHistBuckets
+                             ? LockHistUpperBoundSeconds(i)
+                             : std::numeric_limits<double>::infinity();
+    metric.histogram.bucket.push_back(bucket);
+  }
+  metric.histogram.sample_count = cumulative;
+  metric.histogram.sample_sum = static_cast<double>(ns_total) * 1e-9;
+  return metric;
+}
+
+// The lock families (mmsim_lock_*), process-wide totals.
+void AddLockFamilies(std::vector<MetricFamily>* out) {
+  MetricFamily acquisitions =
+      Family("mmsim_lock_acquisitions_total",
+             "Lock acquisitions by lock class and mode.", MetricType::Counter);
+  MetricFamily contended =
+      Family("mmsim_lock_contended_total",
+             "Lock acquisitions that had to wait (the first try failed).",
+             MetricType::Counter);
+  MetricFamily wait =
+      Family("mmsim_lock_wait_seconds",
+             "Time waiting for a lock (contended acquisitions only).",
+             MetricType::Histogram);
+  MetricFamily hold = Family("mmsim_lock_hold_seconds", "Time a lock was held.",
+                             MetricType::Histogram);
+  for (const LockStat& stat : SnapshotLockStats()) {
+    std::vector<ClientMetric::Label> labels = {
+        {"lock", std::string(stat.lock_name)},
+        {"mode", std::string(stat.mode_name)}};
+    Add(&acquisitions, labels, static_cast<double>(stat.acquisitions));
+    Add(&contended, labels, static_cast<double>(stat.contended));
+    ClientMetric w = LockHistogram(stat.wait_buckets, stat.wait_ns_total);
+    w.label = labels;
+    wait.metric.push_back(std::move(w));
+    ClientMetric h = LockHistogram(stat.hold_buckets, stat.hold_ns_total);
+    h.label = std::move(labels);
+    hold.metric.push_back(std::move(h));
+  }
+  out->push_back(std::move(acquisitions));
+  out->push_back(std::move(contended));
+  out->push_back(std::move(wait));
+  out->push_back(std::move(hold));
+}
+
 // first, first * factor, ... while <= last.
 std::vector<double> Geometric(double first, double factor, double last) {
   std::vector<double> out;
@@ -147,16 +202,7 @@ struct ProcessFamilies {
 std::optional<MmSample> SampleOf(const MmRegistry& registry, int pid) {
   absl::StatusOr<std::shared_ptr<const MmStruct>> mm = registry.MmPeek(pid);
   if (!mm.ok()) return std::nullopt;  // no such task, or a kernel thread
-  const MmCounters counters = (*mm)->Counters();
-  MmSample sample;
-  sample.mm_id = (*mm)->mm_id;
-  sample.map_count = counters.map_count;
-  sample.total_vm = counters.total_vm;
-  sample.locked_vm = counters.locked_vm;
-  sample.rss = (*mm)->PageStats().rss;
-  sample.mm_users = (*mm)->mm_users.load();
-  sample.mm_count = (*mm)->mm_count.load();
-  return sample;
+  return (*mm)->Sample();
 }
 
 // Records the status an RPC sends, just before it is sent, and how long
@@ -408,6 +454,7 @@ std::vector<MetricFamily> MmMetricsCollector::Collect() const {
     Add(&task_events, {{"event", event}}, count);
   }
   out.push_back(std::move(task_events));
+  AddLockFamilies(&out);
   return out;
 }
 

@@ -3,6 +3,7 @@
 // it), driven through the real MmClient. Every value asserted is the one
 // GetMm / GetSystemStats report, or a count of the calls the test made.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -312,6 +313,11 @@ TEST_F(MetricsTest, FaultCountersCountEachFaultOnceByResult) {
   EXPECT_EQ(faults("minor"), 1);
   ASSERT_TRUE(client_->Touch(pid, 0x1000, v1::FAULT_ACCESS_READ).ok());
   EXPECT_EQ(faults("segv_maperr"), 1);
+  // A user access by a kernel thread (no mm) faults too.
+  absl::StatusOr<int> kthread = client_->CreateKernelThread("kworker");
+  ASSERT_TRUE(kthread.ok());
+  ASSERT_TRUE(client_->Touch(*kthread, 0x1000, v1::FAULT_ACCESS_READ).ok());
+  EXPECT_EQ(faults("segv_maperr"), 2);
   ASSERT_TRUE(client_->Mprotect(pid, *addr, kPageSize, kProtRead).ok());
   ASSERT_TRUE(client_->Touch(pid, *addr, v1::FAULT_ACCESS_WRITE).ok());
   EXPECT_EQ(faults("segv_accerr"), 1);
@@ -422,6 +428,48 @@ TEST_F(MetricsTest, RpcDurationsAreObservedByMethod) {
   // (mmsim_rpcs_in_flight may still count the last call: gRPC ends it
   // after the client has its answer.)
   EXPECT_NE(Value(m, "mmsim_rpcs_in_flight"), std::nullopt);
+}
+
+TEST_F(MetricsTest, LockFamiliesCoverEveryLockAndMode) {
+  const int pid = NewProcess();
+  auto writes = [&] {
+    return Value(Collect(), "mmsim_lock_acquisitions_total",
+                 {{"lock", "mmap_sem"}, {"mode", "write"}})
+        .value_or(-1);
+  };
+  const double before = writes();
+  ASSERT_TRUE(client_->MmapAnon(pid, 0, kPageSize, kRw, kAnon).ok());
+  EXPECT_GT(writes(), before);  // the mmap took mmap_sem for writing
+
+  const std::vector<MetricFamily> m = Collect();
+  const std::vector<std::pair<std::string, std::string>> pairs = {
+      {"mmap_sem", "read"},
+      {"mmap_sem", "write"},
+      {"page_table_lock", "exclusive"},
+      {"tasklist_lock", "exclusive"},
+      {"mmlist_lock", "exclusive"},
+      {"vmlist_lock", "exclusive"},
+      {"oom_lock", "exclusive"},
+      {"pagecache_lock", "exclusive"},
+      {"zone_lock", "exclusive"}};
+  for (const auto& [lock, mode] : pairs) {
+    const Labels labels = {{"lock", lock}, {"mode", mode}};
+    EXPECT_NE(Value(m, "mmsim_lock_acquisitions_total", labels), std::nullopt)
+        << lock << " " << mode;
+    EXPECT_NE(Value(m, "mmsim_lock_contended_total", labels), std::nullopt);
+    for (const char* name :
+         {"mmsim_lock_wait_seconds", "mmsim_lock_hold_seconds"}) {
+      const ClientMetric* h = FindMetric(m, name, labels);
+      ASSERT_NE(h, nullptr) << name << " " << lock << " " << mode;
+      ASSERT_EQ(h->histogram.bucket.size(), 14u);
+      EXPECT_DOUBLE_EQ(h->histogram.bucket[0].upper_bound, 6.4e-08);
+      EXPECT_DOUBLE_EQ(h->histogram.bucket[12].upper_bound, 1.073741824);
+      EXPECT_TRUE(std::isinf(h->histogram.bucket[13].upper_bound));
+    }
+  }
+  const ClientMetric* hold = FindMetric(
+      m, "mmsim_lock_hold_seconds", {{"lock", "mmap_sem"}, {"mode", "write"}});
+  EXPECT_GT(hold->histogram.sample_count, 0u);
 }
 
 TEST_F(MetricsTest, TextSerializationHasCatalogTypes) {
