@@ -33,19 +33,23 @@ $(TSA_DIR)/CMakeCache.txt: | deps
 	CXX=clang++ $(CMAKE) -S . -B $(TSA_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0"
 
 # clang checks the lock annotations (-Wthread-safety -Wthread-safety-beta
-# -Werror, set in CMakeLists.txt for clang) of the code that carries them.
+# -Werror, set in CMakeLists.txt for clang) of core, the server and the client.
 thread-safety: deps $(TSA_DIR)/CMakeCache.txt
-	$(CMAKE) --build $(TSA_DIR) -j $(JOBS) --target mmsim_core
+	$(CMAKE) --build $(TSA_DIR) -j $(JOBS) --target mmsim_core mmsim_server_lib mmsimd mmctl
 
 $(TSAN_DIR)/CMakeCache.txt: | deps
 	$(CMAKE) -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
 	  -DMMSIM_SANITIZE=thread
 
-# ThreadSanitizer over core's concurrent tests (many threads on one system).
+# ThreadSanitizer over core's concurrent tests (many threads on one system)
+# and the server stress test (many gRPC clients, with a deadlock watchdog).
+# tests/tsan.supp names only Debian's uninstrumented gRPC/protobuf/abseil.
+TSAN_RUN = TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
 tsan: deps $(TSAN_DIR)/CMakeCache.txt
-	$(CMAKE) --build $(TSAN_DIR) -j $(JOBS) --target core_test
-	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp:halt_on_error=1" \
-	  $(TSAN_DIR)/tests/core/core_test --gtest_filter='ConcurrencyTest.*:TaskTest.*'
+	$(CMAKE) --build $(TSAN_DIR) -j $(JOBS) --target core_test stress_test
+	$(TSAN_RUN) $(TSAN_DIR)/tests/core/core_test \
+	  --gtest_filter='ConcurrencyTest.*:TaskTest.*:LockStatsTest.*'
+	$(TSAN_RUN) MMSIM_STRESS_SECONDS=20 $(TSAN_DIR)/tests/stress/stress_test
 
 # The C++ sources follow .clang-format (Google style).
 format-check: deps

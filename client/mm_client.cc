@@ -414,6 +414,14 @@ absl::StatusOr<v1::GetSystemStatsResponse> MmClient::GetSystemStats() {
   return Call(&Stub::GetSystemStats, v1::GetSystemStatsRequest());
 }
 
+absl::StatusOr<std::string> MmClient::Ping(const std::string& payload) {
+  v1::PingRequest req;
+  req.set_payload(payload);
+  absl::StatusOr<v1::PingResponse> resp = Call(&Stub::Ping, req);
+  if (!resp.ok()) return resp.status();
+  return resp->payload();
+}
+
 absl::StatusOr<v1::GetLockStatsResponse> MmClient::GetLockStats() {
   return Call(&Stub::GetLockStats, v1::GetLockStatsRequest());
 }

@@ -113,6 +113,8 @@ class MmClient {
   absl::StatusOr<std::vector<v1::CpuInfo>> ListCpus();
   absl::StatusOr<v1::GetSystemStatsResponse> GetSystemStats();
   absl::StatusOr<v1::GetLockStatsResponse> GetLockStats();
+  // Returns the payload echoed.
+  absl::StatusOr<std::string> Ping(const std::string& payload = "");
 
   // The generated stub, for calls this class does not wrap.
   v1::MemoryManager::Stub* stub() { return stub_.get(); }

@@ -1081,6 +1081,21 @@ Outcome CmdLocks(Context& c) {
   return Ok();
 }
 
+Outcome CmdPing(Context& c) {
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::string> echoed = c.client.Ping("mmctl");
+  if (!echoed.ok()) return Failed(echoed.status());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  if (c.json) {
+    std::printf("{\"ok\": true, \"seconds\": %.6f}\n", seconds);
+  } else {
+    std::printf("pong in %s\n", DurationText(seconds).c_str());
+  }
+  return Ok();
+}
+
 struct Verb {
   const char* name;
   const char* usage;
@@ -1189,6 +1204,7 @@ const std::vector<Verb>& Verbs() {
        "stats   (system counters, memory, swap, OOM kills)",
        {},
        CmdStats},
+      {"ping", "ping   (round trip of an empty call)", {}, CmdPing},
       {"locks",
        "locks   (lock statistics: acquisitions, contention, wait/hold times)",
        {},

@@ -18,14 +18,16 @@
 namespace mmsim {
 namespace {
 
-// (lock, mode) pairs: mmap_sem read, mmap_sem write, then one exclusive
-// pair per other class.
-constexpr int kPairs = 9;
+// (lock, mode) pairs: read and write for the two reader-writer locks
+// (mmap_sem, tasklist_lock), one exclusive pair for each other class.
+constexpr int kPairs = 10;
 constexpr int kMaxHeld = 16;
 
 int PairIndex(LockClass c, LockMode m) {
-  if (c == LockClass::kMmapSem) return m == LockMode::kRead ? 0 : 1;
-  return 1 + static_cast<int>(c);
+  const int read = m == LockMode::kRead ? 0 : 1;
+  if (c == LockClass::kMmapSem) return read;
+  if (c == LockClass::kTasklistLock) return 3 + read;
+  return c == LockClass::kPageTableLock ? 2 : 2 + static_cast<int>(c);
 }
 
 constexpr std::string_view kLockNames[] = {
@@ -42,7 +44,8 @@ constexpr PairOf kPairOf[kPairs] = {
     {LockClass::kMmapSem, LockMode::kRead},
     {LockClass::kMmapSem, LockMode::kWrite},
     {LockClass::kPageTableLock, LockMode::kExclusive},
-    {LockClass::kTasklistLock, LockMode::kExclusive},
+    {LockClass::kTasklistLock, LockMode::kRead},
+    {LockClass::kTasklistLock, LockMode::kWrite},
     {LockClass::kMmlistLock, LockMode::kExclusive},
     {LockClass::kVmlistLock, LockMode::kExclusive},
     {LockClass::kOomLock, LockMode::kExclusive},

@@ -29,7 +29,7 @@ namespace mmsim {
 enum class LockClass : uint8_t {
   kMmapSem,        // mm_struct.mmap_sem (read/write)
   kPageTableLock,  // mm_struct.page_table_lock
-  kTasklistLock,   // the task table (tasklist_lock)
+  kTasklistLock,   // the task table (tasklist_lock, read/write)
   kMmlistLock,     // mmlist_lock
   kVmlistLock,     // vmalloc's area list (vmlist_lock)
   kOomLock,        // the OOM killer's serialisation (oom_lock)
@@ -61,8 +61,9 @@ struct LockStat {
   std::array<uint64_t, kLockHistBuckets> hold_buckets{};
 };
 
-// One entry per (lock, mode) pair that exists (mmap_sem read and write,
-// exclusive for the others), in LockClass order. Process-wide totals since
+// One entry per (lock, mode) pair that exists (read and write for
+// mmap_sem and tasklist_lock, exclusive for the others), in LockClass
+// order. Process-wide totals since
 // start. Thread-safe; takes the shard registry's lock (not a counted lock).
 std::vector<LockStat> SnapshotLockStats();
 

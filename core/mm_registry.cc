@@ -109,7 +109,7 @@ absl::StatusOr<std::shared_ptr<const SimFile>> MmRegistry::CreateFile(
     return LinuxError(EINVAL, "file names are absolute paths");
   }
   if (mode > 07777) return LinuxError(EINVAL, "bad mode");
-  MutexLock lock(&table_lock_);
+  WriteLock lock(&table_lock_);
   if (files_.contains(std::string(name))) {
     return LinuxError(EEXIST, absl::StrFormat("%s exists", name));
   }
@@ -126,7 +126,7 @@ absl::StatusOr<std::shared_ptr<const SimFile>> MmRegistry::CreateFile(
 
 absl::StatusOr<std::shared_ptr<const SimFile>> MmRegistry::LookupFile(
     absl::string_view name) const {
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   auto it = files_.find(std::string(name));
   if (it == files_.end()) {
     return LinuxError(ENOENT, absl::StrFormat("no file %s", name));
@@ -135,7 +135,7 @@ absl::StatusOr<std::shared_ptr<const SimFile>> MmRegistry::LookupFile(
 }
 
 std::vector<std::shared_ptr<const SimFile>> MmRegistry::Files() const {
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   std::vector<std::shared_ptr<const SimFile>> out;
   for (const auto& [name, file] : files_) out.push_back(file);
   return out;

@@ -153,9 +153,12 @@ class MmRef {
 // regions and page tables (exit_mmap), takes the mm off mmlist and calls
 // mmdrop(); the last mmdrop() frees the descriptor.
 //
-// Locks: table_lock_ (tasks and CPUs) is never held across per-mm work or
-// while mmlist_lock_ is taken; mmlist_lock_ is taken alone; neither is
-// held when an mm's locks are taken (see core/mm_struct.h).
+// Locks: table_lock_ (tasks and CPUs; Linux's tasklist_lock, a
+// reader-writer lock: lookups such as MmGet/MmPeek read, so calls on
+// different processes never wait for each other; fork, exit, exec and
+// schedule write) is never held across per-mm work or while mmlist_lock_
+// is taken; mmlist_lock_ is taken alone; neither is held when an mm's
+// locks are taken (see core/mm_struct.h).
 class MmRegistry : public Reclaimer {
  public:
   explicit MmRegistry(const MmConfig& default_config = MmConfig());
@@ -336,8 +339,8 @@ class MmRegistry : public Reclaimer {
   std::shared_ptr<MmStruct> init_mm_;
   std::atomic<uint64_t> next_mm_id_{1};
 
-  mutable Mutex table_lock_{
-      LockClass::kTasklistLock} ABSL_ACQUIRED_BEFORE(mmlist_lock_);
+  mutable RwSemaphore table_lock_ ABSL_ACQUIRED_BEFORE(mmlist_lock_){
+      LockClass::kTasklistLock};
   int next_pid_ ABSL_GUARDED_BY(table_lock_) = 100;
   absl::btree_map<int, std::unique_ptr<TaskEntry>> tasks_
       ABSL_GUARDED_BY(table_lock_);

@@ -4,13 +4,24 @@
 // mm/mremap.c, mm/mlock.c, mm/madvise.c); the kernel conformance suite in
 // tests/conformance compares the two live.
 //
-// Lock order, outer to inner; never acquire upward.
-//   MmRegistry::table_lock_        pid -> mm map; held only to look up,
-//                                  insert, erase
-//     MmStruct::mmap_sem_          one mm's region index and layout (rw)
-//       MmStruct::page_table_lock_ that mm's page table and rss counters
-//         frame allocator          simulated physical frames
-// mmlist_lock is taken alone. No lock is held while observers run.
+// Lock order, outer to inner; never acquire upward. In brackets, the
+// class each lock is counted under in the lock statistics
+// (core/lock_stats.h, GetLockStats, mmsim_lock_* metrics).
+//   MmRegistry::table_lock_        [tasklist_lock, read/write] tasks and
+//                                  CPUs; held only to look up (read) or to
+//                                  insert, erase, switch (write); released
+//                                  before any lock below is taken
+//     MmStruct::mmap_sem_          [mmap_sem, read/write] one mm's region
+//                                  index and layout: faults, find_vma and
+//                                  views read; region changes write
+//       MmStruct::page_table_lock_ [page_table_lock] that mm's page table
+//                                  and rss counters
+//         PhysMem::cache_lock_     [pagecache_lock] page cache, swap cache
+//           PhysMem::alloc_lock_   [zone_lock] the frame allocator
+// Taken alone, never with another of these held: MmRegistry::mmlist_lock_
+// [mmlist_lock], vmalloc_lock_ [vmlist_lock], oom_lock_ [oom_lock, the OOM
+// event list]. Frames are allocated outside page_table_lock. No lock is
+// held while observers run.
 //
 // Invariants (checked by ValidateMmLocked()):
 //   1. Every region is non-empty and page aligned: vm_start < vm_end.
@@ -623,8 +634,8 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
 
   mutable RwSemaphore mmap_sem_{LockClass::kMmapSem};
   // Guards pgd_, rss_ and hiwater_rss_. Taken inside mmap_sem_.
-  mutable Mutex page_table_lock_{
-      LockClass::kPageTableLock} ABSL_ACQUIRED_AFTER(mmap_sem_);
+  mutable Mutex page_table_lock_ ABSL_ACQUIRED_AFTER(mmap_sem_){
+      LockClass::kPageTableLock};
   const std::shared_ptr<PhysMem> phys_;
   PageTable pgd_ ABSL_GUARDED_BY(page_table_lock_);
   RssCounters rss_ ABSL_GUARDED_BY(page_table_lock_);

@@ -185,8 +185,8 @@ class PhysMem {
   std::atomic<Reclaimer*> reclaimer_{nullptr};
   std::atomic<uint64_t> swap_outs_{0}, swap_ins_{0};
 
-  mutable Mutex cache_lock_{
-      LockClass::kPagecacheLock} ABSL_ACQUIRED_BEFORE(alloc_lock_);
+  mutable Mutex cache_lock_ ABSL_ACQUIRED_BEFORE(alloc_lock_){
+      LockClass::kPagecacheLock};
   absl::flat_hash_map<CacheKey, uint32_t> page_cache_
       ABSL_GUARDED_BY(cache_lock_);
 

@@ -45,7 +45,7 @@ MmRegistry::MmRegistry(const SystemConfig& config)
     mmlist_.push_back(init_mm_);
     descriptors_.emplace(init_mm_->mm_id, init_mm_);
   }
-  MutexLock lock(&table_lock_);
+  WriteLock lock(&table_lock_);
   cpus_.resize(std::max(1, std::min(config.cpus, 64)));
   for (size_t i = 0; i < cpus_.size(); ++i) {
     Cpu& cpu = cpus_[i];
@@ -64,7 +64,7 @@ MmRegistry::~MmRegistry() {
   phys_->set_reclaimer(nullptr);
   Deferred deferred;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     std::vector<int> pids;
     for (const auto& [pid, task] : tasks_) pids.push_back(pid);
     for (int pid : pids) ExitLocked(pid, &deferred);
@@ -137,7 +137,7 @@ absl::StatusOr<int> MmRegistry::AddTask(TaskEntry entry,
                                         std::shared_ptr<MmStruct> mm) {
   // `mm` carries the mm_users reference the new task will hold.
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     if (tasks_.size() < static_cast<size_t>(config_.max_tasks)) {
       entry.pid = next_pid_++;
       if (entry.tgid == 0) entry.tgid = entry.pid;
@@ -193,7 +193,7 @@ absl::StatusOr<int> MmRegistry::Clone(int pid, int flags) {
   TaskEntry child;
   std::shared_ptr<MmStruct> parent_mm;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     auto it = tasks_.find(pid);
     if (it == tasks_.end()) {
       return LinuxError(ESRCH, absl::StrFormat("no task %d", pid));
@@ -240,7 +240,7 @@ absl::StatusOr<int> MmRegistry::Clone(int pid, int flags) {
 absl::StatusOr<int> MmRegistry::Exec(int pid, const ExecImage& image) {
   MmConfig config = config_.mm;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     auto it = tasks_.find(pid);
     if (it == tasks_.end()) {
       return LinuxError(ESRCH, absl::StrFormat("no task %d", pid));
@@ -257,7 +257,7 @@ absl::StatusOr<int> MmRegistry::Exec(int pid, const ExecImage& image) {
   Deferred deferred;
   absl::StatusOr<int> result;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     auto it = tasks_.find(pid);
     if (it == tasks_.end()) {
       result = LinuxError(ESRCH, "task exited during exec");
@@ -337,7 +337,7 @@ absl::Status MmRegistry::Schedule(int cpu, int pid) {
   if (cpu < 0) return LinuxError(EINVAL, "no such CPU");
   Deferred deferred;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     if (static_cast<size_t>(cpu) >= cpus_.size()) {
       return LinuxError(EINVAL, absl::StrFormat("no CPU %d", cpu));
     }
@@ -379,7 +379,7 @@ void MmRegistry::ExitLocked(int pid, Deferred* deferred) {
 absl::Status MmRegistry::Exit(int pid) {
   Deferred deferred;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     if (!tasks_.contains(pid)) {
       return LinuxError(ESRCH, absl::StrFormat("no task %d", pid));
     }
@@ -392,7 +392,7 @@ absl::Status MmRegistry::Exit(int pid) {
 absl::Status MmRegistry::RemoveProcess(int pid) {
   Deferred deferred;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     auto it = tasks_.find(pid);
     if (it == tasks_.end()) {
       return LinuxError(ESRCH, absl::StrFormat("no process %d", pid));
@@ -418,7 +418,7 @@ absl::StatusOr<int> MmRegistry::CreateKernelThread(absl::string_view name) {
 }
 
 absl::StatusOr<MmRef> MmRegistry::MmGet(int pid) {
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   auto it = tasks_.find(pid);
   if (it == tasks_.end()) {
     return LinuxError(ESRCH, absl::StrFormat("no process %d", pid));
@@ -433,7 +433,7 @@ absl::StatusOr<MmRef> MmRegistry::MmGet(int pid) {
 
 absl::StatusOr<std::shared_ptr<const MmStruct>> MmRegistry::MmPeek(
     int pid) const {
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   auto it = tasks_.find(pid);
   if (it == tasks_.end()) {
     return LinuxError(ESRCH, absl::StrFormat("no process %d", pid));
@@ -451,7 +451,7 @@ absl::StatusOr<TouchResult> MmRegistry::Touch(int pid, uint64_t addr,
   MmRef ref;
   std::shared_ptr<MmStruct> borrowed;  // a kernel thread's active_mm
   {
-    MutexLock lock(&table_lock_);
+    ReadLock lock(&table_lock_);
     auto it = tasks_.find(pid);
     if (it == tasks_.end()) {
       return LinuxError(ESRCH, absl::StrFormat("no task %d", pid));
@@ -500,20 +500,26 @@ int MmRegistry::OomKill(int triggered_by) {
   int victim = 0;
   uint64_t worst = 0;
   OomEvent event;
+  // The candidates are collected under tasklist_lock and weighed after it
+  // is dropped: an mm's own locks are never taken under it.
+  std::vector<std::pair<int, std::shared_ptr<MmStruct>>> candidates;
   {
-    MutexLock lock(&table_lock_);
+    ReadLock lock(&table_lock_);
     for (const auto& [pid, task] : tasks_) {
       if (task->mm == nullptr || task->kind != TaskKind::kProcess) continue;
-      const MmPageStats pages = task->mm->PageStats();
-      const uint64_t points =
-          pages.rss.resident() + pages.rss.swap + pages.pgtable_pages;
-      if (victim == 0 || points > worst) {
-        victim = pid;
-        worst = points;
-        event.victim_mm_id = task->mm->mm_id;
-        event.rss_pages = pages.rss.resident();
-        event.swap_pages = pages.rss.swap;
-      }
+      candidates.emplace_back(pid, task->mm);
+    }
+  }
+  for (const auto& [pid, mm] : candidates) {
+    const MmPageStats pages = mm->PageStats();
+    const uint64_t points =
+        pages.rss.resident() + pages.rss.swap + pages.pgtable_pages;
+    if (victim == 0 || points > worst) {
+      victim = pid;
+      worst = points;
+      event.victim_mm_id = mm->mm_id;
+      event.rss_pages = pages.rss.resident();
+      event.swap_pages = pages.rss.swap;
     }
   }
   if (victim == 0 || worst == 0) return 0;
@@ -522,7 +528,7 @@ int MmRegistry::OomKill(int triggered_by) {
   // Every task sharing the victim's mm dies with it.
   Deferred deferred;
   {
-    MutexLock lock(&table_lock_);
+    WriteLock lock(&table_lock_);
     std::vector<int> doomed;
     for (const auto& [pid, task] : tasks_) {
       if (task->mm != nullptr && task->mm->mm_id == event.victim_mm_id) {
@@ -635,7 +641,7 @@ TaskInfo MmRegistry::InfoLocked(const TaskEntry& task) const {
 }
 
 std::vector<TaskInfo> MmRegistry::Tasks() const {
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   std::vector<TaskInfo> out;
   for (const Cpu& cpu : cpus_) out.push_back(InfoLocked(cpu.idle));
   for (const auto& [pid, task] : tasks_) out.push_back(InfoLocked(*task));
@@ -643,7 +649,7 @@ std::vector<TaskInfo> MmRegistry::Tasks() const {
 }
 
 absl::StatusOr<TaskInfo> MmRegistry::Task(int pid) const {
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   auto it = tasks_.find(pid);
   if (it == tasks_.end()) {
     return LinuxError(ESRCH, absl::StrFormat("no task %d", pid));
@@ -652,7 +658,7 @@ absl::StatusOr<TaskInfo> MmRegistry::Task(int pid) const {
 }
 
 std::vector<CpuInfo> MmRegistry::Cpus() const {
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   std::vector<CpuInfo> out;
   for (size_t i = 0; i < cpus_.size(); ++i) {
     CpuInfo info;
@@ -669,7 +675,7 @@ std::vector<CpuInfo> MmRegistry::Cpus() const {
 std::vector<MmInfo> MmRegistry::Mms() const {
   absl::btree_map<uint64_t, std::vector<int>> owners;
   {
-    MutexLock lock(&table_lock_);
+    ReadLock lock(&table_lock_);
     for (const auto& [pid, task] : tasks_) {
       if (task->mm != nullptr) owners[task->mm->mm_id].push_back(pid);
     }
@@ -718,7 +724,7 @@ std::vector<OomEvent> MmRegistry::OomEvents() const {
 SystemStats MmRegistry::Stats() const {
   SystemStats stats;
   {
-    MutexLock lock(&table_lock_);
+    ReadLock lock(&table_lock_);
     for (const auto& [pid, task] : tasks_) {
       switch (task->kind) {
         case TaskKind::kProcess:
@@ -796,7 +802,7 @@ std::vector<int> MmRegistry::LowestPidsOf(
     const std::vector<const MmSample*>& samples) const {
   std::vector<int> pids(samples.size(), 0);
   if (samples.empty()) return pids;
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   for (const auto& [pid, task] : tasks_) {  // ascending pids
     const MmStruct* mm = task->mm.get();
     if (mm == nullptr) continue;
@@ -812,12 +818,12 @@ std::vector<int> MmRegistry::LowestPidsOf(
 }
 
 int MmRegistry::IdleTasks() const {
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   return static_cast<int>(cpus_.size());
 }
 
 std::vector<int> MmRegistry::Pids() const {
-  MutexLock lock(&table_lock_);
+  ReadLock lock(&table_lock_);
   std::vector<int> pids;
   pids.reserve(tasks_.size());
   for (const auto& [pid, task] : tasks_) {
@@ -832,7 +838,7 @@ absl::StatusOr<std::string> MmRegistry::ProcStatus(int pid) {
   TaskInfo info;
   int threads = 0;
   {
-    MutexLock lock(&table_lock_);
+    ReadLock lock(&table_lock_);
     auto it = tasks_.find(pid);
     if (it == tasks_.end()) {
       return LinuxError(ESRCH, absl::StrFormat("no task %d", pid));

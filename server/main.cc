@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "core/limits.h"
+#include "core/lock_stats.h"
 #include "core/mm_registry.h"
 #include "core/mm_struct.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -58,6 +59,9 @@ ABSL_FLAG(std::string, port_file, "",
           "once both are listening");
 ABSL_FLAG(int, shutdown_grace_seconds, 5,
           "on SIGINT/SIGTERM, how long in-flight RPCs may take to finish");
+ABSL_FLAG(bool, lock_timing, true,
+          "time lock waits and holds (GetLockStats, mmsim_lock_* metrics); "
+          "acquisitions and contention are counted either way");
 
 namespace mmsim::server {
 namespace {
@@ -117,6 +121,7 @@ absl::StatusOr<SystemConfig> SystemConfigFromFlags() {
   config.phys.swap_pages = absl::GetFlag(FLAGS_swap_pages);
   config.cpus = absl::GetFlag(FLAGS_cpus);
   config.max_tasks = absl::GetFlag(FLAGS_max_tasks);
+  SetLockTimingEnabled(absl::GetFlag(FLAGS_lock_timing));
   if (config.mm.max_map_count <= 0) return Bad("--max_map_count must be > 0");
   if (absl::GetFlag(FLAGS_metrics_top_pids) < 0) {
     return Bad("--metrics_top_pids must be >= 0");

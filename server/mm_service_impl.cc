@@ -445,6 +445,13 @@ grpc::Status MmServiceImpl::GetSystemStats(
   return grpc::Status::OK;
 }
 
+grpc::Status MmServiceImpl::Ping(grpc::ServerContext* /*ctx*/,
+                                 const v1::PingRequest* req,
+                                 v1::PingResponse* resp) {
+  resp->set_payload(req->payload());
+  return grpc::Status::OK;
+}
+
 grpc::Status MmServiceImpl::GetLockStats(grpc::ServerContext* /*ctx*/,
                                          const v1::GetLockStatsRequest* /*req*/,
                                          v1::GetLockStatsResponse* resp) {

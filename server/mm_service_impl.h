@@ -114,6 +114,8 @@ class MmServiceImpl final : public v1::MemoryManager::Service {
   grpc::Status GetSystemStats(grpc::ServerContext* ctx,
                               const v1::GetSystemStatsRequest* req,
                               v1::GetSystemStatsResponse* resp) override;
+  grpc::Status Ping(grpc::ServerContext* ctx, const v1::PingRequest* req,
+                    v1::PingResponse* resp) override;
   grpc::Status GetLockStats(grpc::ServerContext* ctx,
                             const v1::GetLockStatsRequest* req,
                             v1::GetLockStatsResponse* resp) override;

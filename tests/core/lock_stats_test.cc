@@ -33,14 +33,17 @@ uint64_t Sum(const std::array<uint64_t, kLockHistBuckets>& buckets) {
 
 TEST(LockStatsTest, SnapshotNamesEveryPair) {
   const std::vector<LockStat> stats = SnapshotLockStats();
-  ASSERT_EQ(stats.size(), 9u);
+  ASSERT_EQ(stats.size(), 10u);
   EXPECT_EQ(stats[0].lock_name, "mmap_sem");
   EXPECT_EQ(stats[0].mode_name, "read");
   EXPECT_EQ(stats[1].lock_name, "mmap_sem");
   EXPECT_EQ(stats[1].mode_name, "write");
   EXPECT_EQ(stats[2].lock_name, "page_table_lock");
-  EXPECT_EQ(stats[8].lock_name, "zone_lock");
-  EXPECT_EQ(stats[8].mode_name, "exclusive");
+  EXPECT_EQ(stats[3].lock_name, "tasklist_lock");
+  EXPECT_EQ(stats[3].mode_name, "read");
+  EXPECT_EQ(stats[4].mode_name, "write");
+  EXPECT_EQ(stats[9].lock_name, "zone_lock");
+  EXPECT_EQ(stats[9].mode_name, "exclusive");
 }
 
 TEST(LockStatsTest, BucketBoundsGrowByFour) {
@@ -68,6 +71,19 @@ TEST(LockStatsTest, RegionCallsCountMmapSemByMode) {
   const LockStat read1 = StatOf(LockClass::kMmapSem, LockMode::kRead);
   EXPECT_GE(read1.acquisitions, read0.acquisitions + 1);
   EXPECT_EQ(read1.contended, read0.contended);  // nobody else runs
+}
+
+TEST(LockStatsTest, LookupsReadTheTaskTableForkWritesIt) {
+  MmRegistry system{SystemConfig()};
+  const int pid = *system.CreateProcess(ExecImage(), MmConfig());
+  const LockStat read0 = StatOf(LockClass::kTasklistLock, LockMode::kRead);
+  const LockStat write0 = StatOf(LockClass::kTasklistLock, LockMode::kWrite);
+  ASSERT_TRUE(system.MmPeek(pid).ok());
+  EXPECT_EQ(StatOf(LockClass::kTasklistLock, LockMode::kRead).acquisitions,
+            read0.acquisitions + 1);
+  ASSERT_TRUE(system.Fork(pid).ok());
+  EXPECT_GT(StatOf(LockClass::kTasklistLock, LockMode::kWrite).acquisitions,
+            write0.acquisitions);
 }
 
 TEST(LockStatsTest, ContentionIsCountedAndTheWaiterShowsInTheDump) {

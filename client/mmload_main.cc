@@ -1,0 +1,661 @@
+// mmload: the load generator of mmsimd. It runs a scenario (a realistic
+// pattern of calls) with --concurrency calls in flight over --connections
+// channels, for --duration or --total calls, closed-loop or at an open-loop
+// --rps, and reports calls/s, errors by gRPC code and errno, a latency
+// histogram with percentiles, and the server's lock statistics for the run.
+// See `mmload --help` and bench/README.md.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "client/load_histogram.h"
+#include "client/mm_client.h"
+#include "core/limits.h"
+#include "core/linux_error.h"
+#include "grpcpp/grpcpp.h"
+#include "mmsim/v1/mmsim.grpc.pb.h"
+
+ABSL_FLAG(std::string, server, "127.0.0.1:50051", "mmsimd gRPC address");
+ABSL_FLAG(std::string, scenario, "ping", "what to run (see the list below)");
+ABSL_FLAG(int, concurrency, 8, "calls in flight (one thread each)");
+ABSL_FLAG(int, connections, 1, "gRPC channels (TCP connections)");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(10),
+          "how long to measure (ignored with --total)");
+ABSL_FLAG(uint64_t, total, 0, "stop after this many measured calls");
+ABSL_FLAG(double, rps, 0,
+          "open-loop rate in calls/s over all threads (0: closed loop); "
+          "latency is then measured from each call's scheduled start "
+          "(corrected for coordinated omission)");
+ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1),
+          "calls made before measuring starts, not reported");
+ABSL_FLAG(uint64_t, seed, 1, "random seed (addresses, operation mix)");
+ABSL_FLAG(std::string, output, "table", "report format: table or json");
+ABSL_FLAG(double, max_error_rate, 0.0,
+          "exit 1 when failed calls / calls exceeds this");
+ABSL_FLAG(int, pages, 1024, "pages of the region each scenario touches");
+ABSL_FLAG(absl::Duration, deadline, absl::Seconds(30), "deadline per call");
+
+namespace mmsim::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Stub = v1::MemoryManager::Stub;
+
+struct Scenario {
+  const char* name;
+  const char* description;
+};
+constexpr Scenario kScenarios[] = {
+    {"ping", "the empty RPC: gRPC's own ceiling on this machine"},
+    {"fault-storm",
+     "every client touches pages of one shared mm (mmap_sem readers)"},
+    {"map-churn",
+     "mmap/mprotect/munmap on one shared mm (mmap_sem writers contend)"},
+    {"mixed-shared", "faults plus churn on one mm: readers blocked by writers"},
+    {"private", "the mixed-shared mix on one mm per client: no contention"},
+    {"fork-exit", "fork, touch (copy-on-write), exit: reference counting"},
+    {"pressure",
+     "more resident pages than frames: swap_out and major faults run"},
+};
+
+// The outcome of one call.
+struct CallResult {
+  grpc::StatusCode code = grpc::StatusCode::OK;
+  int err = 0;  // the Linux errno from the trailers, 0 if none
+};
+
+// The per-thread tally; merged at the end.
+struct Tally {
+  LatencyHistogram latency;  // from the scheduled (or actual) start
+  LatencyHistogram service;  // from the actual start
+  uint64_t calls = 0;
+  std::map<std::pair<int, int>, uint64_t> errors;  // (code, errno) -> count
+};
+
+// What a scenario knows once set up.
+struct Setup {
+  int shared_pid = 0;
+  uint64_t shared_base = 0;
+  std::vector<int> private_pids;       // one per thread (private, fork-exit)
+  std::vector<uint64_t> private_base;  // their region
+  std::vector<uint64_t> windows;       // per-thread churn window in shared_pid
+  uint64_t pages = 0;                  // pages in each touched region
+};
+
+constexpr uint64_t kWindowPages = 64;  // each thread's churn window
+
+// One thread's state machine: each Step() makes exactly one RPC.
+class Worker {
+ public:
+  Worker(int index, std::string scenario, const Setup& setup, Stub* stub,
+         absl::Duration deadline)
+      : index_(index),
+        scenario_(std::move(scenario)),
+        setup_(setup),
+        stub_(stub),
+        deadline_(absl::ToChronoMilliseconds(deadline)),
+        rng_(absl::GetFlag(FLAGS_seed) * 7919 + index) {}
+
+  CallResult Step() {
+    if (scenario_ == "ping") return Ping();
+    if (scenario_ == "fault-storm") {
+      return Touch(setup_.shared_pid, setup_.shared_base);
+    }
+    if (scenario_ == "map-churn") return Churn(setup_.shared_pid);
+    if (scenario_ == "mixed-shared") {
+      return rng_() % 10 < 8 ? Touch(setup_.shared_pid, setup_.shared_base)
+                             : Churn(setup_.shared_pid);
+    }
+    if (scenario_ == "private") {
+      return rng_() % 10 < 8 ? Touch(setup_.private_pids[index_],
+                                     setup_.private_base[index_])
+                             : Churn(setup_.private_pids[index_]);
+    }
+    if (scenario_ == "fork-exit") return ForkExit();
+    if (scenario_ == "pressure") {
+      return Touch(setup_.private_pids[index_], setup_.private_base[index_]);
+    }
+    return CallResult{grpc::StatusCode::INVALID_ARGUMENT, 0};
+  }
+
+ private:
+  template <typename Req, typename Resp>
+  CallResult Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&,
+                                               Resp*),
+                  const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + deadline_);
+    const grpc::Status status = (stub_->*method)(&ctx, req, resp);
+    CallResult result;
+    result.code = status.error_code();
+    if (!status.ok()) {
+      const auto& trailers = ctx.GetServerTrailingMetadata();
+      if (auto it = trailers.find("mmsim-errno"); it != trailers.end()) {
+        result.err = std::atoi(
+            std::string(it->second.data(), it->second.size()).c_str());
+      }
+    }
+    return result;
+  }
+
+  CallResult Ping() {
+    v1::PingRequest req;
+    v1::PingResponse resp;
+    return Call(&Stub::Ping, req, &resp);
+  }
+
+  CallResult Touch(int pid, uint64_t base) {
+    v1::TouchRequest req;
+    req.set_pid(pid);
+    req.set_addr(base + (rng_() % setup_.pages) * kPageSize);
+    req.set_access(rng_() % 4 == 0 ? v1::FAULT_ACCESS_WRITE
+                                   : v1::FAULT_ACCESS_READ);
+    v1::TouchResponse resp;
+    return Call(&Stub::Touch, req, &resp);
+  }
+
+  // mmap(MAP_FIXED) 4 pages into this thread's window, mprotect the middle
+  // page read-only (a split), munmap them: three calls, one per Step(),
+  // at addresses that do not depend on earlier results (so they also batch).
+  CallResult Churn(int pid) {
+    const uint64_t window =
+        pid == setup_.shared_pid
+            ? setup_.windows[index_]
+            : setup_.private_base[index_] + setup_.pages * kPageSize;
+    const uint64_t addr =
+        window + (churn_slot_ % (kWindowPages / 4)) * 4 * kPageSize;
+    const int step = churn_step_;
+    churn_step_ = (churn_step_ + 1) % 3;
+    if (churn_step_ == 0) ++churn_slot_;
+    if (step == 0) {
+      v1::MmapRequest req;
+      req.set_pid(pid);
+      req.set_addr(addr);
+      req.set_len(4 * kPageSize);
+      req.set_prot(kProtRead | kProtWrite);
+      req.set_flags(kMapPrivate | kMapAnonymous | kMapFixed);
+      v1::MmapResponse resp;
+      return Call(&Stub::Mmap, req, &resp);
+    }
+    if (step == 1) {
+      v1::MprotectRequest req;
+      req.set_pid(pid);
+      req.set_addr(addr + kPageSize);
+      req.set_len(kPageSize);
+      req.set_prot(kProtRead);
+      v1::MprotectResponse resp;
+      return Call(&Stub::Mprotect, req, &resp);
+    }
+    v1::MunmapRequest req;
+    req.set_pid(pid);
+    req.set_addr(addr);
+    req.set_len(4 * kPageSize);
+    v1::MunmapResponse resp;
+    return Call(&Stub::Munmap, req, &resp);
+  }
+
+  // fork the thread's process, write a page in the child (copy-on-write),
+  // exit the child: three calls.
+  CallResult ForkExit() {
+    const int parent = setup_.private_pids[index_];
+    const int step = fork_step_;
+    fork_step_ = (fork_step_ + 1) % 3;
+    if (step == 0) {
+      v1::ForkRequest req;
+      req.set_pid(parent);
+      v1::ForkResponse resp;
+      CallResult result = Call(&Stub::Fork, req, &resp);
+      child_ = result.code == grpc::StatusCode::OK ? resp.pid() : 0;
+      if (child_ == 0) fork_step_ = 0;
+      return result;
+    }
+    if (step == 1) return Touch(child_, setup_.private_base[index_]);
+    v1::ExitRequest req;
+    req.set_pid(child_);
+    v1::ExitResponse resp;
+    return Call(&Stub::Exit, req, &resp);
+  }
+
+  const int index_;
+  const std::string scenario_;
+  const Setup& setup_;
+  Stub* const stub_;
+  const std::chrono::milliseconds deadline_;
+  std::mt19937_64 rng_;
+  int churn_step_ = 0;
+  uint64_t churn_slot_ = 0;
+  int fork_step_ = 0;
+  int child_ = 0;
+};
+
+absl::Status Fail(const absl::Status& status, const char* what) {
+  return absl::Status(status.code(),
+                      absl::StrCat(what, ": ", status.message()));
+}
+
+// Creates what the scenario needs through the client library.
+absl::StatusOr<Setup> SetUp(MmClient& client, const std::string& scenario,
+                            int threads) {
+  Setup setup;
+  setup.pages = static_cast<uint64_t>(std::max(1, absl::GetFlag(FLAGS_pages)));
+  if (scenario == "ping") return setup;
+  const bool shared = scenario == "fault-storm" || scenario == "map-churn" ||
+                      scenario == "mixed-shared";
+  const int rw = kProtRead | kProtWrite;
+  if (shared) {
+    absl::StatusOr<int> pid = client.CreateProcess();
+    if (!pid.ok()) return Fail(pid.status(), "create");
+    setup.shared_pid = *pid;
+    absl::StatusOr<uint64_t> base = client.MmapAnon(
+        *pid, 0, setup.pages * kPageSize, rw, kMapPrivate | kMapPopulate);
+    if (!base.ok()) return Fail(base.status(), "mmap");
+    setup.shared_base = *base;
+    for (int i = 0; i < threads; ++i) {
+      absl::StatusOr<uint64_t> window = client.MmapAnon(
+          *pid, 0, kWindowPages * kPageSize, kProtNone, kMapPrivate);
+      if (!window.ok()) return Fail(window.status(), "mmap window");
+      setup.windows.push_back(*window);
+    }
+    return setup;
+  }
+  if (scenario == "pressure") {
+    // Size the regions so that together they hold 1.5x the frames.
+    absl::StatusOr<v1::GetSystemStatsResponse> stats = client.GetSystemStats();
+    if (!stats.ok()) return Fail(stats.status(), "stats");
+    const uint64_t frames = stats->phys().frames_total();
+    setup.pages = std::max<uint64_t>(1, frames * 3 / 2 / threads);
+    if (frames > (uint64_t{1} << 18)) {
+      std::fprintf(stderr,
+                   "mmload: pressure: the server has %" PRIu64
+                   " frames; start mmsimd with a smaller --frames (e.g. "
+                   "16384) for swap to start soon\n",
+                   frames);
+    }
+  }
+  for (int i = 0; i < threads; ++i) {
+    absl::StatusOr<int> pid = client.CreateProcess();
+    if (!pid.ok()) return Fail(pid.status(), "create");
+    // The region, then the churn window right after it (private).
+    absl::StatusOr<uint64_t> base = client.MmapAnon(
+        *pid, 0, (setup.pages + kWindowPages) * kPageSize, rw,
+        kMapPrivate | (scenario == "pressure" ? 0 : kMapPopulate));
+    if (!base.ok()) return Fail(base.status(), "mmap");
+    setup.private_pids.push_back(*pid);
+    setup.private_base.push_back(*base);
+  }
+  return setup;
+}
+
+void TearDown(MmClient& client, const Setup& setup) {
+  if (setup.shared_pid != 0) (void)client.RemoveProcess(setup.shared_pid);
+  for (int pid : setup.private_pids) (void)client.RemoveProcess(pid);
+}
+
+std::string Ns(uint64_t ns) {
+  if (ns < 1000) return absl::StrFormat("%" PRIu64 "ns", ns);
+  if (ns < 1000000) return absl::StrFormat("%.1fus", ns / 1e3);
+  if (ns < 1000000000) return absl::StrFormat("%.2fms", ns / 1e6);
+  return absl::StrFormat("%.2fs", ns / 1e9);
+}
+
+struct Report {
+  std::string scenario;
+  int concurrency = 0;
+  int connections = 0;
+  double rps_target = 0;
+  double seconds = 0;
+  Tally tally;
+  std::vector<v1::LockStat> lock_delta;
+};
+
+constexpr double kQuantiles[] = {0.5, 0.9, 0.95, 0.99, 0.999};
+constexpr const char* kQuantileNames[] = {"p50", "p90", "p95", "p99", "p99.9"};
+
+std::string CodeName(int code) {
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
+  return code >= 0 && code <= 16 ? kNames[code] : absl::StrCat(code);
+}
+
+void PrintTable(const Report& r) {
+  const Tally& t = r.tally;
+  uint64_t failed = 0;
+  for (const auto& [key, count] : t.errors) failed += count;
+  std::printf("scenario     %s\n", r.scenario.c_str());
+  std::printf(
+      "concurrency  %d over %d connection(s)%s\n", r.concurrency, r.connections,
+      r.rps_target > 0
+          ? absl::StrFormat(", open loop at %.0f calls/s", r.rps_target).c_str()
+          : ", closed loop");
+  std::printf("calls        %" PRIu64 " in %.2f s = %.0f calls/s\n", t.calls,
+              r.seconds, r.seconds > 0 ? t.calls / r.seconds : 0.0);
+  std::printf("errors       %" PRIu64 " (%.3f%%)\n", failed,
+              t.calls == 0 ? 0.0 : 100.0 * failed / t.calls);
+  for (const auto& [key, count] : t.errors) {
+    std::printf("  %-22s %-10s %" PRIu64 "\n", CodeName(key.first).c_str(),
+                key.second == 0 ? "-" : ErrnoName(key.second), count);
+  }
+  std::printf("latency%s  min %s", r.rps_target > 0 ? " (corrected)" : "",
+              Ns(t.latency.min()).c_str());
+  for (int i = 0; i < 5; ++i) {
+    std::printf("  %s %s", kQuantileNames[i],
+                Ns(t.latency.Quantile(kQuantiles[i])).c_str());
+  }
+  std::printf("  max %s  mean %s\n", Ns(t.latency.max()).c_str(),
+              Ns(static_cast<uint64_t>(t.latency.mean())).c_str());
+  if (r.rps_target > 0) {
+    std::printf("service time       p50 %s  p99 %s\n",
+                Ns(t.service.Quantile(0.5)).c_str(),
+                Ns(t.service.Quantile(0.99)).c_str());
+  }
+  // A coarse histogram: powers of two.
+  std::printf("histogram\n");
+  std::map<uint64_t, uint64_t> coarse;
+  for (const auto& [bound, count] : t.latency.NonEmptyBuckets()) {
+    uint64_t p = 1;
+    while (p < bound) p <<= 1;
+    coarse[p] += count;
+  }
+  uint64_t biggest = 1;
+  for (const auto& [bound, count] : coarse) biggest = std::max(biggest, count);
+  for (const auto& [bound, count] : coarse) {
+    std::printf(
+        "  <= %-9s %10" PRIu64 " %s\n", Ns(bound).c_str(), count,
+        std::string(static_cast<size_t>(40.0 * count / biggest), '#').c_str());
+  }
+  std::printf("server locks during the run\n");
+  std::printf("  %-15s %-9s %12s %10s %12s\n", "LOCK", "MODE", "ACQUIRED",
+              "CONTENDED", "WAIT_TOTAL");
+  for (const v1::LockStat& l : r.lock_delta) {
+    if (l.acquisitions() == 0) continue;
+    std::printf("  %-15s %-9s %12" PRIu64 " %10" PRIu64 " %12s\n",
+                l.lock().c_str(), l.mode().c_str(), l.acquisitions(),
+                l.contended(), Ns(l.wait_ns_total()).c_str());
+  }
+}
+
+void PrintJson(const Report& r) {
+  const Tally& t = r.tally;
+  uint64_t failed = 0;
+  std::vector<std::string> errors;
+  for (const auto& [key, count] : t.errors) {
+    failed += count;
+    errors.push_back(
+        absl::StrFormat("{\"code\": \"%s\", \"errno\": \"%s\", \"count\": %d}",
+                        CodeName(key.first),
+                        key.second == 0 ? "" : ErrnoName(key.second), count));
+  }
+  std::vector<std::string> quantiles;
+  for (int i = 0; i < 5; ++i) {
+    quantiles.push_back(absl::StrFormat("\"%s\": %d", kQuantileNames[i],
+                                        t.latency.Quantile(kQuantiles[i])));
+  }
+  std::vector<std::string> buckets;
+  for (const auto& [bound, count] : t.latency.NonEmptyBuckets()) {
+    buckets.push_back(absl::StrFormat("[%d, %d]", bound, count));
+  }
+  std::vector<std::string> locks;
+  for (const v1::LockStat& l : r.lock_delta) {
+    locks.push_back(absl::StrFormat(
+        "{\"lock\": \"%s\", \"mode\": \"%s\", \"acquisitions\": %d, "
+        "\"contended\": %d, \"wait_ns_total\": %d, \"hold_ns_total\": %d}",
+        l.lock(), l.mode(), l.acquisitions(), l.contended(), l.wait_ns_total(),
+        l.hold_ns_total()));
+  }
+  absl::PrintF(
+      "{\"scenario\": \"%s\", \"concurrency\": %d, \"connections\": %d, "
+      "\"rps_target\": %.3f, \"seconds\": %.6f, \"calls\": %d, "
+      "\"calls_per_second\": %.3f, \"errors\": %d, \"error_detail\": [%s], "
+      "\"latency_ns\": {\"min\": %d, %s, \"max\": %d, \"mean\": %.1f}, "
+      "\"service_ns\": {\"p50\": %d, \"p99\": %d}, "
+      "\"histogram_ns\": [%s], \"server_locks\": [%s]}\n",
+      r.scenario, r.concurrency, r.connections, r.rps_target, r.seconds,
+      t.calls, r.seconds > 0 ? t.calls / r.seconds : 0.0, failed,
+      absl::StrJoin(errors, ", "), t.latency.min(),
+      absl::StrJoin(quantiles, ", "), t.latency.max(), t.latency.mean(),
+      t.service.Quantile(0.5), t.service.Quantile(0.99),
+      absl::StrJoin(buckets, ", "), absl::StrJoin(locks, ", "));
+}
+
+std::vector<v1::LockStat> LockDelta(const v1::GetLockStatsResponse& before,
+                                    const v1::GetLockStatsResponse& after) {
+  std::vector<v1::LockStat> out;
+  for (const v1::LockStat& a : after.locks()) {
+    v1::LockStat d = a;
+    for (const v1::LockStat& b : before.locks()) {
+      if (b.lock() != a.lock() || b.mode() != a.mode()) continue;
+      d.set_acquisitions(a.acquisitions() - b.acquisitions());
+      d.set_contended(a.contended() - b.contended());
+      d.set_wait_ns_total(a.wait_ns_total() - b.wait_ns_total());
+      d.set_hold_ns_total(a.hold_ns_total() - b.hold_ns_total());
+    }
+    d.clear_wait_buckets();
+    d.clear_hold_buckets();
+    out.push_back(d);
+  }
+  return out;
+}
+
+std::string Usage() {
+  std::string out =
+      "mmload: load generator of mmsimd.\n\n"
+      "usage: mmload [--server ADDR] [--scenario NAME] [--concurrency N]\n"
+      "              [--connections N] [--duration 10s | --total N]\n"
+      "              [--rps R] [--warmup 1s] [--seed S] [--output "
+      "table|json]\n"
+      "              [--max_error_rate F] [--pages N]\n\nscenarios:\n";
+  for (const Scenario& s : kScenarios) {
+    absl::StrAppendFormat(&out, "  %-13s %s\n", s.name, s.description);
+  }
+  return out;
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(Usage());
+  absl::ParseCommandLine(argc, argv);
+  const std::string scenario = absl::GetFlag(FLAGS_scenario);
+  bool known = false;
+  for (const Scenario& s : kScenarios) known |= scenario == s.name;
+  const int concurrency = absl::GetFlag(FLAGS_concurrency);
+  const int connections = absl::GetFlag(FLAGS_connections);
+  const std::string output = absl::GetFlag(FLAGS_output);
+  if (!known || concurrency < 1 || concurrency > 4096 || connections < 1 ||
+      connections > concurrency || (output != "table" && output != "json") ||
+      absl::GetFlag(FLAGS_rps) < 0) {
+    std::fprintf(stderr,
+                 "mmload: bad flags (scenario, 1 <= --concurrency <= 4096, "
+                 "1 <= --connections <= --concurrency, --output table|json, "
+                 "--rps >= 0)\n\n%s",
+                 Usage().c_str());
+    return 2;
+  }
+
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < connections; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.use_local_subchannel_pool", 1);  // own connection
+    channels.push_back(grpc::CreateCustomChannel(
+        absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials(), args));
+  }
+  MmClient client(channels[0], std::chrono::seconds(60));
+  if (absl::StatusOr<std::string> ping = client.Ping(); !ping.ok()) {
+    std::fprintf(stderr, "mmload: %s: %s\n",
+                 absl::GetFlag(FLAGS_server).c_str(),
+                 ping.status().ToString().c_str());
+    return 1;
+  }
+  absl::StatusOr<Setup> setup = SetUp(client, scenario, concurrency);
+  if (!setup.ok()) {
+    std::fprintf(stderr, "mmload: setting up %s: %s\n", scenario.c_str(),
+                 setup.status().ToString().c_str());
+    return 1;
+  }
+  std::vector<std::unique_ptr<Stub>> stubs;
+  for (const auto& channel : channels) {
+    stubs.push_back(v1::MemoryManager::NewStub(channel));
+  }
+
+  const absl::Duration deadline = absl::GetFlag(FLAGS_deadline);
+  const double rps = absl::GetFlag(FLAGS_rps);
+  const uint64_t total = absl::GetFlag(FLAGS_total);
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point measure_from =
+      start + absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_warmup));
+  const Clock::time_point until =
+      measure_from + absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_duration));
+  std::atomic<uint64_t> scheduled{0};  // open loop: next call's slot
+  std::atomic<uint64_t> measured{0};   // calls counted so far
+  std::atomic<bool> stop{false};
+  std::atomic<bool> measuring{false};
+  absl::StatusOr<v1::GetLockStatsResponse> locks_before;
+  std::mutex locks_mu;
+
+  std::vector<Tally> tallies(concurrency);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < concurrency; ++i) {
+    threads.emplace_back([&, i] {
+      Worker worker(i, scenario, *setup, stubs[i % connections].get(),
+                    deadline);
+      Tally& tally = tallies[i];
+      while (!stop.load(std::memory_order_relaxed)) {
+        Clock::time_point intended;
+        if (rps > 0) {
+          const uint64_t slot = scheduled.fetch_add(1);
+          intended = start + std::chrono::nanoseconds(
+                                 static_cast<int64_t>(slot * 1e9 / rps));
+          std::this_thread::sleep_until(intended);
+          if (stop.load(std::memory_order_relaxed)) break;
+        }
+        const Clock::time_point began = Clock::now();
+        if (rps <= 0) intended = began;
+        const CallResult result = worker.Step();
+        const Clock::time_point ended = Clock::now();
+        if (intended < measure_from) continue;  // warm-up
+        if (!measuring.exchange(true)) {
+          std::lock_guard<std::mutex> lock(locks_mu);
+          locks_before = client.GetLockStats();
+        }
+        if (measured.fetch_add(1, std::memory_order_relaxed) >= total &&
+            total > 0) {
+          stop = true;
+          break;
+        }
+        ++tally.calls;
+        tally.latency.Record(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(ended -
+                                                                 intended)
+                .count());
+        tally.service.Record(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(ended - began)
+                .count());
+        if (result.code != grpc::StatusCode::OK) {
+          ++tally.errors[{static_cast<int>(result.code), result.err}];
+        }
+        if (total == 0 && ended >= until) stop = true;
+      }
+    });
+  }
+
+  // The live progress line, on a terminal only.
+  const bool tty = isatty(STDERR_FILENO) == 1;
+  while (!stop.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    static Clock::time_point last_print;
+    if (tty && Clock::now() - last_print > std::chrono::seconds(1)) {
+      last_print = Clock::now();
+      const uint64_t calls = measured.load(std::memory_order_relaxed);
+      const double elapsed =
+          std::chrono::duration<double>(Clock::now() - measure_from).count();
+      std::fprintf(stderr, "\r%s %.0fs %" PRIu64 " calls %.0f/s   ",
+                   elapsed < 0 ? "warmup" : "running", std::max(0.0, elapsed),
+                   calls, elapsed > 0 ? calls / elapsed : 0.0);
+    }
+  }
+  for (std::thread& t : threads) t.join();
+  const Clock::time_point ended = Clock::now();
+  if (tty) std::fprintf(stderr, "\r%60s\r", "");
+  absl::StatusOr<v1::GetLockStatsResponse> locks_after = client.GetLockStats();
+
+  Report report;
+  report.scenario = scenario;
+  report.concurrency = concurrency;
+  report.connections = connections;
+  report.rps_target = rps;
+  report.seconds =
+      std::chrono::duration<double>(std::min(ended, until) - measure_from)
+          .count();
+  if (total > 0) {
+    report.seconds =
+        std::chrono::duration<double>(ended - measure_from).count();
+  }
+  for (Tally& t : tallies) {
+    report.tally.calls += t.calls;
+    report.tally.latency.Merge(t.latency);
+    report.tally.service.Merge(t.service);
+    for (const auto& [key, count] : t.errors) {
+      report.tally.errors[key] += count;
+    }
+  }
+  if (locks_before.ok() && locks_after.ok()) {
+    report.lock_delta = LockDelta(*locks_before, *locks_after);
+  }
+  TearDown(client, *setup);
+  if (output == "json") {
+    PrintJson(report);
+  } else {
+    PrintTable(report);
+  }
+  uint64_t failed = 0;
+  for (const auto& [key, count] : report.tally.errors) failed += count;
+  const double error_rate = report.tally.calls == 0
+                                ? 1.0
+                                : static_cast<double>(failed) /
+                                      static_cast<double>(report.tally.calls);
+  if (report.tally.calls == 0 ||
+      error_rate > absl::GetFlag(FLAGS_max_error_rate)) {
+    std::fprintf(stderr, "mmload: error rate %.4f exceeds %.4f\n", error_rate,
+                 absl::GetFlag(FLAGS_max_error_rate));
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace mmsim::client
+
+int main(int argc, char** argv) { return mmsim::client::Main(argc, argv); }
