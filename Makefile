@@ -60,9 +60,11 @@ test: deps $(TEST_DIR)/CMakeCache.txt format-check thread-safety tsan
 	$(CMAKE) --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
+# Release benchmarks and the mmload sweep; tables in bench/results/.
 bench: deps $(RELEASE_DIR)/CMakeCache.txt
-	$(CMAKE) --build $(RELEASE_DIR) -j $(JOBS) --target mmsim_bench
-	$(RELEASE_DIR)/bench/mmsim_bench
+	$(CMAKE) --build $(RELEASE_DIR) -j $(JOBS) --target mmsim_bench \
+	  scaling_bench grpc_api_bench mmsimd mmload
+	python3 bench/run_bench.py --build $(RELEASE_DIR)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -1,9 +1,13 @@
 #include "client/mm_client.h"
 
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "core/limits.h"
 #include "core/linux_error.h"
@@ -38,6 +42,14 @@ Req PidRequest(int pid) {
   return req;
 }
 
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 template <typename T>
 std::vector<T> ToVector(const google::protobuf::RepeatedPtrField<T>& field) {
   return std::vector<T>(field.begin(), field.end());
@@ -63,9 +75,78 @@ absl::Status FromGrpcStatus(const grpc::Status& status,
 }
 
 MmClient::MmClient(std::shared_ptr<grpc::Channel> channel,
-                   std::chrono::milliseconds timeout)
+                   std::chrono::milliseconds timeout, std::string token)
     : stub_(v1::MemoryManager::NewStub(std::move(channel))),
-      timeout_(timeout) {}
+      timeout_(timeout),
+      authorization_(token.empty() ? "" : absl::StrCat("Bearer ", token)) {}
+
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  std::string token(absl::StripAsciiWhitespace(*text));
+  if (token.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is empty"));
+  }
+  return token;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MmClient::NewChannel(
+    const ClientOptions& options) {
+  grpc::ChannelArguments args;
+  // GetMaps / ListVmas of a process near max_map_count (65530 regions) is
+  // about 5 MB, past gRPC's default 4 MB limit on received messages.
+  args.SetMaxReceiveMessageSize(kMaxResponseBytes);
+  if (options.own_connection) {
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  }
+  if (!options.tls) {
+    if (!options.tls_ca_file.empty() || !options.tls_cert_file.empty() ||
+        !options.tls_key_file.empty() || !options.tls_server_name.empty()) {
+      return absl::InvalidArgumentError("TLS files given without TLS");
+    }
+    return grpc::CreateCustomChannel(options.target,
+                                     grpc::InsecureChannelCredentials(), args);
+  }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "a client certificate and its key go together");
+  }
+  grpc::SslCredentialsOptions ssl;
+  if (!options.tls_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadFile(options.tls_ca_file);
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *std::move(ca);
+  }
+  if (!options.tls_cert_file.empty()) {
+    absl::StatusOr<std::string> cert = ReadFile(options.tls_cert_file);
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadFile(options.tls_key_file);
+    if (!key.ok()) return key.status();
+    ssl.pem_cert_chain = *std::move(cert);
+    ssl.pem_private_key = *std::move(key);
+  }
+  if (!options.tls_server_name.empty()) {
+    args.SetSslTargetNameOverride(options.tls_server_name);
+  }
+  return grpc::CreateCustomChannel(options.target, grpc::SslCredentials(ssl),
+                                   args);
+}
+
+absl::StatusOr<MmClient> MmClient::Connect(const ClientOptions& options) {
+  if (options.deadline <= std::chrono::milliseconds::zero()) {
+    return absl::InvalidArgumentError("the deadline must be > 0");
+  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = NewChannel(options);
+  if (!channel.ok()) return channel.status();
+  return MmClient(*std::move(channel), options.deadline, options.token);
+}
+
+void MmClient::PrepareContext(grpc::ClientContext* ctx) const {
+  ctx->set_deadline(std::chrono::system_clock::now() + timeout_);
+  if (!authorization_.empty()) {
+    ctx->AddMetadata("authorization", authorization_);
+  }
+}
 
 MmClient MmClient::Connect(const std::string& target,
                            std::chrono::milliseconds timeout) {
@@ -81,7 +162,7 @@ MmClient MmClient::Connect(const std::string& target,
 template <typename Req, typename Resp>
 absl::StatusOr<Resp> MmClient::Call(Method<Req, Resp> method, const Req& req) {
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
+  PrepareContext(&ctx);
   Resp resp;
   grpc::Status status = (stub_.get()->*method)(&ctx, req, &resp);
   if (!status.ok()) return FromGrpcStatus(status, ctx);

@@ -26,12 +26,38 @@ namespace mmsim::client {
 absl::Status FromGrpcStatus(const grpc::Status& status,
                             const grpc::ClientContext& ctx);
 
+// How to reach mmsimd: transport security, credentials, deadline.
+struct ClientOptions {
+  std::string target = "127.0.0.1:50051";
+  // TLS. The server's certificate is checked against `tls_ca_file` (PEM),
+  // or the system's roots when it is empty.
+  bool tls = false;
+  std::string tls_ca_file;
+  // Client certificate and key (PEM files) for mutual TLS; both or neither.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // The name the server certificate must carry, if not the target's host.
+  std::string tls_server_name;
+  // Sent as "authorization: Bearer <token>" on every call; empty: none.
+  std::string token;
+  // Deadline of each call, counted from its start.
+  std::chrono::milliseconds deadline = std::chrono::seconds(30);
+  // A TCP connection of the channel's own: gRPC otherwise shares one
+  // connection among channels to the same target with the same options.
+  bool own_connection = false;
+};
+
+// The token in `path` without surrounding whitespace. Errors: NOT_FOUND if
+// it cannot be read, INVALID_ARGUMENT if it is empty.
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
+
 // Thread-safe (gRPC stubs are). Each call has a deadline of `timeout`.
 class MmClient {
  public:
   explicit MmClient(
       std::shared_ptr<grpc::Channel> channel,
-      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+      std::chrono::milliseconds timeout = std::chrono::seconds(30),
+      std::string token = "");
   // Largest response Connect() accepts (gRPC's default is 4 MB).
   static constexpr int kMaxResponseBytes = 64 << 20;
 
@@ -39,6 +65,17 @@ class MmClient {
   static MmClient Connect(
       const std::string& target,
       std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Connects (lazily) as `options` say. Errors: NOT_FOUND if a file cannot
+  // be read, INVALID_ARGUMENT for a certificate without its key (or the
+  // reverse) or a deadline <= 0.
+  static absl::StatusOr<MmClient> Connect(const ClientOptions& options);
+  // The channel Connect(options) uses, for other stubs (health, ...).
+  static absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(
+      const ClientOptions& options);
+
+  // Sets the deadline and the token of this client on `ctx`, for calls made
+  // through stub() directly.
+  void PrepareContext(grpc::ClientContext* ctx) const;
 
   // --- processes and files ---
   absl::StatusOr<int> CreateProcess(const v1::CreateProcessRequest& req);
@@ -133,6 +170,7 @@ class MmClient {
 
   std::unique_ptr<v1::MemoryManager::Stub> stub_;
   std::chrono::milliseconds timeout_;
+  std::string authorization_;  // "Bearer <token>", or empty
 };
 
 }  // namespace mmsim::client

@@ -1,6 +1,8 @@
 // mmctl: command-line client of mmsimd, one verb per RPC.
 //
-//   mmctl [--server ADDR] [--json] [--timeout SECONDS] VERB ARGS...
+//   mmctl [--server ADDR] [--json] [--deadline 2s] [--tls [--tls_ca PEM]
+//         [--tls_cert PEM --tls_key PEM]] [--token T | --token_file F]
+//         VERB ARGS...
 //
 // Sizes and addresses take decimal, 0x hex, and K/M/G/T suffixes (8K =
 // 8192). prot/flags/advice take names ("rw-", "private,anonymous",
@@ -47,15 +49,17 @@ constexpr int kExitUsage = 2;
 
 // Options that take no value.
 const absl::flat_hash_set<std::string>& BoolOptions() {
-  static const auto* const kBool =
-      new absl::flat_hash_set<std::string>{"json", "onfault", "kernel", "help"};
+  static const auto* const kBool = new absl::flat_hash_set<std::string>{
+      "json", "onfault", "kernel", "help", "tls"};
   return *kBool;
 }
 
 // Options every verb accepts.
 const absl::flat_hash_set<std::string>& GlobalOptions() {
-  static const auto* const kGlobal =
-      new absl::flat_hash_set<std::string>{"server", "json", "timeout", "help"};
+  static const auto* const kGlobal = new absl::flat_hash_set<std::string>{
+      "server", "json",      "timeout",  "deadline", "help",
+      "tls",    "tls-ca",    "tls-cert", "tls-key",  "tls-server-name",
+      "token",  "token-file"};
   return *kGlobal;
 }
 
@@ -1218,11 +1222,23 @@ void PrintHelp(FILE* out) {
       out,
       "mmctl: command-line client of mmsimd (simulated Linux memory "
       "descriptors).\n\n"
-      "usage: mmctl [--server ADDR] [--json] [--timeout SECONDS] VERB "
-      "ARGS...\n"
-      "  --server ADDR   mmsimd gRPC address (default 127.0.0.1:50051)\n"
-      "  --json          print the response as JSON (proto field names)\n"
-      "  --timeout S     deadline of each call (default 30)\n\n"
+      "usage: mmctl [--server ADDR] [--json] [--deadline D] [--tls ...] "
+      "[--token T] VERB ARGS...\n"
+      "  --server ADDR        mmsimd gRPC address (default 127.0.0.1:50051)\n"
+      "  --json               print the response as JSON (proto field "
+      "names)\n"
+      "  --deadline D         deadline of each call: 2s, 500ms, 1m or "
+      "milliseconds\n"
+      "                       (default 30s; --timeout S is the same in "
+      "seconds)\n"
+      "  --tls                use TLS (server checked against the system "
+      "roots)\n"
+      "  --tls_ca PEM         ... or against this CA file\n"
+      "  --tls_cert PEM, --tls_key PEM   client certificate (mutual TLS)\n"
+      "  --tls_server_name N  name the server certificate must carry\n"
+      "  --token T            send \"authorization: Bearer T\" (visible in "
+      "ps)\n"
+      "  --token_file F       ... with the token read from F\n\n"
       "verbs:\n");
   for (const Verb& v : Verbs()) std::fprintf(out, "  %s\n", v.usage);
   std::fprintf(
@@ -1247,6 +1263,64 @@ void PrintError(const std::string& verb, const absl::Status& status) {
                  absl::StatusCodeToString(status.code()).c_str(),
                  message.c_str());
   }
+}
+
+// Parses "2s", "500ms", "1m" or a number of milliseconds.
+absl::StatusOr<std::chrono::milliseconds> ParseDuration(absl::string_view s) {
+  int64_t n = 0;
+  int64_t scale = 1;
+  if (absl::ConsumeSuffix(&s, "ms")) {
+  } else if (absl::ConsumeSuffix(&s, "s")) {
+    scale = 1000;
+  } else if (absl::ConsumeSuffix(&s, "m")) {
+    scale = 60 * 1000;
+  }
+  if (!absl::SimpleAtoi(s, &n) || n <= 0 || n > (int64_t{1} << 40) / scale) {
+    return absl::InvalidArgumentError(
+        "--deadline is a positive duration: 2s, 500ms, 1m or milliseconds");
+  }
+  return std::chrono::milliseconds(n * scale);
+}
+
+// The connection the global options describe.
+absl::StatusOr<ClientOptions> ClientOptionsFromArgs(const Args& args) {
+  ClientOptions options;
+  options.target = args.Get("server", "127.0.0.1:50051");
+  if (args.Has("deadline")) {
+    absl::StatusOr<std::chrono::milliseconds> d =
+        ParseDuration(args.Get("deadline"));
+    if (!d.ok()) return d.status();
+    options.deadline = *d;
+  } else if (args.Has("timeout")) {  // the older spelling, in seconds
+    int timeout_s = 0;
+    if (!absl::SimpleAtoi(args.Get("timeout"), &timeout_s) || timeout_s <= 0) {
+      return absl::InvalidArgumentError("--timeout is a number of seconds");
+    }
+    options.deadline = std::chrono::seconds(timeout_s);
+  }
+  options.tls = args.Has("tls") && args.Get("tls") != "false";
+  options.tls_ca_file = args.Get("tls-ca");
+  options.tls_cert_file = args.Get("tls-cert");
+  options.tls_key_file = args.Get("tls-key");
+  options.tls_server_name = args.Get("tls-server-name");
+  if (!options.tls &&
+      (!options.tls_ca_file.empty() || !options.tls_cert_file.empty() ||
+       !options.tls_key_file.empty() || !options.tls_server_name.empty())) {
+    return absl::InvalidArgumentError("--tls_* options need --tls");
+  }
+  if (args.Has("token") && args.Has("token-file")) {
+    return absl::InvalidArgumentError(
+        "--token and --token_file exclude each "
+        "other");
+  }
+  options.token = args.Get("token");
+  if (args.Has("token-file")) {
+    absl::StatusOr<std::string> token = ReadTokenFile(args.Get("token-file"));
+    if (!token.ok())
+      return absl::InvalidArgumentError(token.status().message());
+    options.token = *std::move(token);
+  }
+  return options;
 }
 
 int Main(int argc, char** argv) {
@@ -1284,15 +1358,19 @@ int Main(int argc, char** argv) {
       return kExitUsage;
     }
   }
-  int timeout_s = 30;
-  if (!absl::SimpleAtoi(args->Get("timeout", "30"), &timeout_s) ||
-      timeout_s <= 0) {
-    std::fprintf(stderr, "mmctl: --timeout is a number of seconds\n");
+  absl::StatusOr<ClientOptions> options = ClientOptionsFromArgs(*args);
+  if (!options.ok()) {
+    std::fprintf(stderr, "mmctl: %s\n",
+                 std::string(options.status().message()).c_str());
     return kExitUsage;
   }
-  MmClient client = MmClient::Connect(args->Get("server", "127.0.0.1:50051"),
-                                      std::chrono::seconds(timeout_s));
-  Context context{*args, client, args->Has("json"), verb_name};
+  absl::StatusOr<MmClient> client = MmClient::Connect(*options);
+  if (!client.ok()) {
+    std::fprintf(stderr, "mmctl: %s\n",
+                 std::string(client.status().message()).c_str());
+    return kExitUsage;
+  }
+  Context context{*args, *client, args->Has("json"), verb_name};
   Outcome outcome = verb->run(context);
   if (outcome.exit_code == kExitUsage) {
     std::fprintf(stderr, "mmctl: %s: %s\nusage: mmctl %s\n", verb_name.c_str(),

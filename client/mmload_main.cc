@@ -12,6 +12,8 @@
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +56,15 @@ ABSL_FLAG(double, max_error_rate, 0.0,
           "exit 1 when failed calls / calls exceeds this");
 ABSL_FLAG(int, pages, 1024, "pages of the region each scenario touches");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(30), "deadline per call");
+ABSL_FLAG(bool, tls, false, "use TLS (system roots, or --tls_ca)");
+ABSL_FLAG(std::string, tls_ca, "",
+          "CA file (PEM) the server's cert must chain to");
+ABSL_FLAG(std::string, tls_cert, "", "client certificate (PEM) for mutual TLS");
+ABSL_FLAG(std::string, tls_key, "", "key of --tls_cert (PEM)");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "name the server certificate must carry, if not the host's");
+ABSL_FLAG(std::string, token, "", "bearer token sent with every call");
+ABSL_FLAG(std::string, token_file, "", "file holding the bearer token");
 
 namespace mmsim::client {
 namespace {
@@ -104,80 +115,122 @@ struct Setup {
 
 constexpr uint64_t kWindowPages = 64;  // each thread's churn window
 
-// One thread's state machine: each Step() makes exactly one RPC.
+// One in-flight slot's state machine: each Start() makes exactly one RPC
+// with gRPC's callback client API and calls `done` from a gRPC thread when
+// it finishes. A slot has at most one call in flight, so its state needs no
+// lock.
 class Worker {
  public:
+  using Done = std::function<void(CallResult)>;
+
   Worker(int index, std::string scenario, const Setup& setup, Stub* stub,
-         absl::Duration deadline)
+         absl::Duration deadline, const std::string& token)
       : index_(index),
+        authorization_(token.empty() ? "" : absl::StrCat("Bearer ", token)),
         scenario_(std::move(scenario)),
         setup_(setup),
         stub_(stub),
         deadline_(absl::ToChronoMilliseconds(deadline)),
         rng_(absl::GetFlag(FLAGS_seed) * 7919 + index) {}
 
-  CallResult Step() {
-    if (scenario_ == "ping") return Ping();
+  void Start(Done done) {
+    if (scenario_ == "ping") return Ping(std::move(done));
     if (scenario_ == "fault-storm") {
-      return Touch(setup_.shared_pid, setup_.shared_base);
+      return Touch(setup_.shared_pid, setup_.shared_base, std::move(done));
     }
-    if (scenario_ == "map-churn") return Churn(setup_.shared_pid);
+    if (scenario_ == "map-churn")
+      return Churn(setup_.shared_pid, std::move(done));
     if (scenario_ == "mixed-shared") {
-      return rng_() % 10 < 8 ? Touch(setup_.shared_pid, setup_.shared_base)
-                             : Churn(setup_.shared_pid);
+      return rng_() % 10 < 8
+                 ? Touch(setup_.shared_pid, setup_.shared_base, std::move(done))
+                 : Churn(setup_.shared_pid, std::move(done));
     }
     if (scenario_ == "private") {
-      return rng_() % 10 < 8 ? Touch(setup_.private_pids[index_],
-                                     setup_.private_base[index_])
-                             : Churn(setup_.private_pids[index_]);
+      return rng_() % 10 < 8
+                 ? Touch(setup_.private_pids[index_],
+                         setup_.private_base[index_], std::move(done))
+                 : Churn(setup_.private_pids[index_], std::move(done));
     }
-    if (scenario_ == "fork-exit") return ForkExit();
-    if (scenario_ == "pressure") {
-      return Touch(setup_.private_pids[index_], setup_.private_base[index_]);
-    }
-    return CallResult{grpc::StatusCode::INVALID_ARGUMENT, 0};
+    if (scenario_ == "fork-exit") return ForkExit(std::move(done));
+    return Touch(setup_.private_pids[index_], setup_.private_base[index_],
+                 std::move(done));  // pressure
+  }
+
+  // A fork-exit child forked and not yet exited when the run stopped.
+  int pending_child() const { return fork_step_ == 0 ? 0 : child_; }
+
+  // Start() and wait for the call (the open loop's threads).
+  CallResult Step() {
+    std::promise<CallResult> promise;
+    std::future<CallResult> result = promise.get_future();
+    Start([&promise](CallResult r) { promise.set_value(r); });
+    return result.get();
   }
 
  private:
+  using Async = Stub::async_interface;
   template <typename Req, typename Resp>
-  CallResult Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&,
-                                               Resp*),
-                  const Req& req, Resp* resp) {
+  struct Pending {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + deadline_);
-    const grpc::Status status = (stub_->*method)(&ctx, req, resp);
-    CallResult result;
-    result.code = status.error_code();
-    if (!status.ok()) {
-      const auto& trailers = ctx.GetServerTrailingMetadata();
-      if (auto it = trailers.find("mmsim-errno"); it != trailers.end()) {
-        result.err = std::atoi(
-            std::string(it->second.data(), it->second.size()).c_str());
-      }
+    Req req;
+    Resp resp;
+  };
+
+  // Starts `rpc` (a lambda calling one async method); `then` sees the
+  // response and the result before `done` does.
+  template <typename Req, typename Resp, typename Rpc, typename Then>
+  void Call(Rpc rpc, Req req, Then then, Done done) {
+    auto* call = new Pending<Req, Resp>;
+    call->req = std::move(req);
+    call->ctx.set_deadline(std::chrono::system_clock::now() + deadline_);
+    if (!authorization_.empty()) {
+      call->ctx.AddMetadata("authorization", authorization_);
     }
-    return result;
+    rpc(stub_->async(), &call->ctx, &call->req, &call->resp,
+        [call, then = std::move(then),
+         done = std::move(done)](const grpc::Status& status) {
+          CallResult result;
+          result.code = status.error_code();
+          if (!status.ok()) {
+            const auto& trailers = call->ctx.GetServerTrailingMetadata();
+            if (auto it = trailers.find("mmsim-errno"); it != trailers.end()) {
+              result.err = std::atoi(
+                  std::string(it->second.data(), it->second.size()).c_str());
+            }
+          }
+          then(call->resp, result);
+          delete call;
+          done(result);
+        });
+  }
+  template <typename Resp>
+  static void Ignore(const Resp&, const CallResult&) {}
+
+  void Ping(Done done) {
+    Call<v1::PingRequest, v1::PingResponse>(
+        [](Async* a, auto* c, auto* q, auto* r, auto f) {
+          a->Ping(c, q, r, std::move(f));
+        },
+        v1::PingRequest(), Ignore<v1::PingResponse>, std::move(done));
   }
 
-  CallResult Ping() {
-    v1::PingRequest req;
-    v1::PingResponse resp;
-    return Call(&Stub::Ping, req, &resp);
-  }
-
-  CallResult Touch(int pid, uint64_t base) {
+  void Touch(int pid, uint64_t base, Done done) {
     v1::TouchRequest req;
     req.set_pid(pid);
     req.set_addr(base + (rng_() % setup_.pages) * kPageSize);
     req.set_access(rng_() % 4 == 0 ? v1::FAULT_ACCESS_WRITE
                                    : v1::FAULT_ACCESS_READ);
-    v1::TouchResponse resp;
-    return Call(&Stub::Touch, req, &resp);
+    Call<v1::TouchRequest, v1::TouchResponse>(
+        [](Async* a, auto* c, auto* q, auto* r, auto f) {
+          a->Touch(c, q, r, std::move(f));
+        },
+        std::move(req), Ignore<v1::TouchResponse>, std::move(done));
   }
 
-  // mmap(MAP_FIXED) 4 pages into this thread's window, mprotect the middle
-  // page read-only (a split), munmap them: three calls, one per Step(),
-  // at addresses that do not depend on earlier results (so they also batch).
-  CallResult Churn(int pid) {
+  // mmap(MAP_FIXED) 4 pages into this slot's window, mprotect the middle
+  // page read-only (a split), munmap them: three calls, one per Start(),
+  // at addresses that do not depend on earlier results.
+  void Churn(int pid, Done done) {
     const uint64_t window =
         pid == setup_.shared_pid
             ? setup_.windows[index_]
@@ -194,8 +247,11 @@ class Worker {
       req.set_len(4 * kPageSize);
       req.set_prot(kProtRead | kProtWrite);
       req.set_flags(kMapPrivate | kMapAnonymous | kMapFixed);
-      v1::MmapResponse resp;
-      return Call(&Stub::Mmap, req, &resp);
+      return Call<v1::MmapRequest, v1::MmapResponse>(
+          [](Async* a, auto* c, auto* q, auto* r, auto f) {
+            a->Mmap(c, q, r, std::move(f));
+          },
+          std::move(req), Ignore<v1::MmapResponse>, std::move(done));
     }
     if (step == 1) {
       v1::MprotectRequest req;
@@ -203,40 +259,56 @@ class Worker {
       req.set_addr(addr + kPageSize);
       req.set_len(kPageSize);
       req.set_prot(kProtRead);
-      v1::MprotectResponse resp;
-      return Call(&Stub::Mprotect, req, &resp);
+      return Call<v1::MprotectRequest, v1::MprotectResponse>(
+          [](Async* a, auto* c, auto* q, auto* r, auto f) {
+            a->Mprotect(c, q, r, std::move(f));
+          },
+          std::move(req), Ignore<v1::MprotectResponse>, std::move(done));
     }
     v1::MunmapRequest req;
     req.set_pid(pid);
     req.set_addr(addr);
     req.set_len(4 * kPageSize);
-    v1::MunmapResponse resp;
-    return Call(&Stub::Munmap, req, &resp);
+    Call<v1::MunmapRequest, v1::MunmapResponse>(
+        [](Async* a, auto* c, auto* q, auto* r, auto f) {
+          a->Munmap(c, q, r, std::move(f));
+        },
+        std::move(req), Ignore<v1::MunmapResponse>, std::move(done));
   }
 
-  // fork the thread's process, write a page in the child (copy-on-write),
+  // fork the slot's process, write a page in the child (copy-on-write),
   // exit the child: three calls.
-  CallResult ForkExit() {
-    const int parent = setup_.private_pids[index_];
+  void ForkExit(Done done) {
     const int step = fork_step_;
     fork_step_ = (fork_step_ + 1) % 3;
     if (step == 0) {
       v1::ForkRequest req;
-      req.set_pid(parent);
-      v1::ForkResponse resp;
-      CallResult result = Call(&Stub::Fork, req, &resp);
-      child_ = result.code == grpc::StatusCode::OK ? resp.pid() : 0;
-      if (child_ == 0) fork_step_ = 0;
-      return result;
+      req.set_pid(setup_.private_pids[index_]);
+      return Call<v1::ForkRequest, v1::ForkResponse>(
+          [](Async* a, auto* c, auto* q, auto* r, auto f) {
+            a->Fork(c, q, r, std::move(f));
+          },
+          std::move(req),
+          [this](const v1::ForkResponse& resp, const CallResult& result) {
+            child_ = result.code == grpc::StatusCode::OK ? resp.pid() : 0;
+            if (child_ == 0) fork_step_ = 0;  // start over
+          },
+          std::move(done));
     }
-    if (step == 1) return Touch(child_, setup_.private_base[index_]);
+    if (step == 1) {
+      return Touch(child_, setup_.private_base[index_], std::move(done));
+    }
     v1::ExitRequest req;
     req.set_pid(child_);
-    v1::ExitResponse resp;
-    return Call(&Stub::Exit, req, &resp);
+    Call<v1::ExitRequest, v1::ExitResponse>(
+        [](Async* a, auto* c, auto* q, auto* r, auto f) {
+          a->Exit(c, q, r, std::move(f));
+        },
+        std::move(req), Ignore<v1::ExitResponse>, std::move(done));
   }
 
   const int index_;
+  const std::string authorization_;
   const std::string scenario_;
   const Setup& setup_;
   Stub* const stub_;
@@ -478,7 +550,9 @@ std::string Usage() {
       "              [--connections N] [--duration 10s | --total N]\n"
       "              [--rps R] [--warmup 1s] [--seed S] [--output "
       "table|json]\n"
-      "              [--max_error_rate F] [--pages N]\n\nscenarios:\n";
+      "              [--max_error_rate F] [--pages N] [--deadline 30s]\n"
+      "              [--tls [--tls_ca PEM] [--tls_cert PEM --tls_key PEM]]\n"
+      "              [--token T | --token_file F]\n\nscenarios:\n";
   for (const Scenario& s : kScenarios) {
     absl::StrAppendFormat(&out, "  %-13s %s\n", s.name, s.description);
   }
@@ -505,14 +579,36 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
+  ClientOptions options;
+  options.target = absl::GetFlag(FLAGS_server);
+  options.tls = absl::GetFlag(FLAGS_tls);
+  options.tls_ca_file = absl::GetFlag(FLAGS_tls_ca);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  options.token = absl::GetFlag(FLAGS_token);
+  if (!absl::GetFlag(FLAGS_token_file).empty()) {
+    absl::StatusOr<std::string> token =
+        ReadTokenFile(absl::GetFlag(FLAGS_token_file));
+    if (!token.ok()) {
+      std::fprintf(stderr, "mmload: %s\n", token.status().ToString().c_str());
+      return 2;
+    }
+    options.token = *std::move(token);
+  }
+  options.deadline = absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_deadline));
+  options.own_connection = true;
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int i = 0; i < connections; ++i) {
-    grpc::ChannelArguments args;
-    args.SetInt("grpc.use_local_subchannel_pool", 1);  // own connection
-    channels.push_back(grpc::CreateCustomChannel(
-        absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials(), args));
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+        MmClient::NewChannel(options);
+    if (!channel.ok()) {
+      std::fprintf(stderr, "mmload: %s\n", channel.status().ToString().c_str());
+      return 2;
+    }
+    channels.push_back(*std::move(channel));
   }
-  MmClient client(channels[0], std::chrono::seconds(60));
+  MmClient client(channels[0], options.deadline, options.token);
   if (absl::StatusOr<std::string> ping = client.Ping(); !ping.ok()) {
     std::fprintf(stderr, "mmload: %s: %s\n",
                  absl::GetFlag(FLAGS_server).c_str(),
@@ -546,56 +642,84 @@ int Main(int argc, char** argv) {
   std::mutex locks_mu;
 
   std::vector<Tally> tallies(concurrency);
-  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < concurrency; ++i) {
-    threads.emplace_back([&, i] {
-      Worker worker(i, scenario, *setup, stubs[i % connections].get(),
-                    deadline);
-      Tally& tally = tallies[i];
-      while (!stop.load(std::memory_order_relaxed)) {
-        Clock::time_point intended;
-        if (rps > 0) {
-          const uint64_t slot = scheduled.fetch_add(1);
-          intended = start + std::chrono::nanoseconds(
-                                 static_cast<int64_t>(slot * 1e9 / rps));
-          std::this_thread::sleep_until(intended);
-          if (stop.load(std::memory_order_relaxed)) break;
-        }
-        const Clock::time_point began = Clock::now();
-        if (rps <= 0) intended = began;
-        const CallResult result = worker.Step();
-        const Clock::time_point ended = Clock::now();
-        if (intended < measure_from) continue;  // warm-up
-        if (!measuring.exchange(true)) {
-          std::lock_guard<std::mutex> lock(locks_mu);
-          locks_before = client.GetLockStats();
-        }
-        if (measured.fetch_add(1, std::memory_order_relaxed) >= total &&
-            total > 0) {
-          stop = true;
-          break;
-        }
-        ++tally.calls;
-        tally.latency.Record(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(ended -
-                                                                 intended)
-                .count());
-        tally.service.Record(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(ended - began)
-                .count());
-        if (result.code != grpc::StatusCode::OK) {
-          ++tally.errors[{static_cast<int>(result.code), result.err}];
-        }
-        if (total == 0 && ended >= until) stop = true;
+    workers.push_back(std::make_unique<Worker>(i, scenario, *setup,
+                                               stubs[i % connections].get(),
+                                               deadline, options.token));
+  }
+  std::atomic<int> running{concurrency};  // slots still making calls
+
+  // Counts one finished call; false once the run is over.
+  auto record = [&](Tally& tally, Clock::time_point intended,
+                    Clock::time_point began, const CallResult& result) {
+    const Clock::time_point ended = Clock::now();
+    if (stop.load(std::memory_order_relaxed)) return false;
+    if (intended < measure_from) return true;  // warm-up
+    if (!measuring.exchange(true)) {
+      std::lock_guard<std::mutex> lock(locks_mu);
+      locks_before = client.GetLockStats();
+    }
+    if (measured.fetch_add(1, std::memory_order_relaxed) >= total &&
+        total > 0) {
+      stop = true;
+      return false;
+    }
+    ++tally.calls;
+    tally.latency.Record(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(ended - intended)
+            .count());
+    tally.service.Record(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(ended - began)
+            .count());
+    if (result.code != grpc::StatusCode::OK) {
+      ++tally.errors[{static_cast<int>(result.code), result.err}];
+    }
+    if (total == 0 && ended >= until) stop = true;
+    return !stop.load(std::memory_order_relaxed);
+  };
+
+  std::vector<std::thread> threads;
+  // Closed loop: each slot starts its next call from the completion of the
+  // last one, on gRPC's callback threads (no thread per slot).
+  std::function<void(int)> next = [&](int i) {
+    const Clock::time_point began = Clock::now();
+    workers[i]->Start([&, i, began](CallResult result) {
+      if (record(tallies[i], began, began, result)) {
+        next(i);
+      } else {
+        running.fetch_sub(1);
       }
     });
+  };
+  if (rps <= 0) {
+    for (int i = 0; i < concurrency; ++i) next(i);
+  } else {
+    // Open loop: a thread per slot takes the next slot of the schedule,
+    // sleeps until it, and measures from it (coordinated omission).
+    for (int i = 0; i < concurrency; ++i) {
+      threads.emplace_back([&, i] {
+        while (!stop.load(std::memory_order_relaxed)) {
+          const uint64_t slot = scheduled.fetch_add(1);
+          const Clock::time_point intended =
+              start +
+              std::chrono::nanoseconds(static_cast<int64_t>(slot * 1e9 / rps));
+          std::this_thread::sleep_until(intended);
+          if (stop.load(std::memory_order_relaxed)) break;
+          const Clock::time_point began = Clock::now();
+          const CallResult result = workers[i]->Step();
+          if (!record(tallies[i], intended, began, result)) break;
+        }
+        running.fetch_sub(1);
+      });
+    }
   }
 
   // The live progress line, on a terminal only.
   const bool tty = isatty(STDERR_FILENO) == 1;
-  while (!stop.load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    static Clock::time_point last_print;
+  Clock::time_point last_print;
+  while (running.load() > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (tty && Clock::now() - last_print > std::chrono::seconds(1)) {
       last_print = Clock::now();
       const uint64_t calls = measured.load(std::memory_order_relaxed);
@@ -633,6 +757,11 @@ int Main(int argc, char** argv) {
   }
   if (locks_before.ok() && locks_after.ok()) {
     report.lock_delta = LockDelta(*locks_before, *locks_after);
+  }
+  for (const auto& worker : workers) {
+    if (worker->pending_child() != 0) {
+      (void)client.Exit(worker->pending_child());
+    }
   }
   TearDown(client, *setup);
   if (output == "json") {

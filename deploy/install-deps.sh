@@ -8,8 +8,9 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  grpc-proto prometheus python3-grpcio python3-protobuf
+  grpc-proto prometheus python3-grpcio python3-protobuf python3-yaml
   curl openssl ca-certificates clang-format
+  nghttp2-client  # h2load, the cross-check of mmload in make bench
 )
 
 missing=()

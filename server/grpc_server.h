@@ -16,6 +16,18 @@
 
 namespace mmsim::server {
 
+// How the server listens. TLS is on when `tls_cert_pem` is set; with
+// `tls_client_ca_pem` also set, clients must present a certificate signed by
+// that CA (mutual TLS).
+struct GrpcServerOptions {
+  std::string address = "127.0.0.1:0";
+  std::string tls_cert_pem;          // server certificate chain (PEM)
+  std::string tls_key_pem;           // its private key (PEM)
+  std::string tls_client_ca_pem;     // CA of client certificates (PEM)
+  int max_message_bytes = 4 << 20;   // largest request accepted
+  int max_concurrent_streams = 100;  // per connection (HTTP/2 setting)
+};
+
 struct StartedServer {
   std::unique_ptr<grpc::Server> server;
   int port = 0;  // the port bound (useful with "host:0")
@@ -27,6 +39,18 @@ struct StartedServer {
 absl::StatusOr<StartedServer> StartGrpcServer(const std::string& address,
                                               grpc::Service* service,
                                               RpcMetrics* rpc_metrics);
+// The same with every option. A request larger than max_message_bytes fails
+// with RESOURCE_EXHAUSTED before it reaches a handler. Errors: UNAVAILABLE
+// also if the TLS certificate, key or CA cannot be used (gRPC checks them
+// only here: a key that does not match the certificate, a broken PEM).
+absl::StatusOr<StartedServer> StartGrpcServer(const GrpcServerOptions& options,
+                                              grpc::Service* service,
+                                              RpcMetrics* rpc_metrics);
+
+// True if `address` ("host:port", "[v6]:port", "unix:...") can only be
+// reached from this machine: a 127.0.0.0/8 or ::1 literal, "localhost", or a
+// Unix socket. "0.0.0.0", "[::]", other names and other IPs are remote.
+bool IsLoopbackAddress(const std::string& address);
 
 // Shuts `server` down: no new RPCs; RPCs in flight may finish until
 // `deadline`, then they are cancelled. Returns as soon as no RPC is in

@@ -11,6 +11,7 @@
 #include <exception>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,6 +33,7 @@
 #include "server/grpc_server.h"
 #include "server/metrics_collector.h"
 #include "server/mm_service_impl.h"
+#include "server/token_auth.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051",
           "host:port of the gRPC service (port 0 picks a free port)");
@@ -62,6 +64,25 @@ ABSL_FLAG(int, shutdown_grace_seconds, 5,
 ABSL_FLAG(bool, lock_timing, true,
           "time lock waits and holds (GetLockStats, mmsim_lock_* metrics); "
           "acquisitions and contention are counted either way");
+ABSL_FLAG(bool, allow_remote, false,
+          "allow --grpc_address / --metrics_address that are not loopback "
+          "(without it mmsimd refuses to start)");
+ABSL_FLAG(std::string, tls_cert, "",
+          "server certificate chain (PEM file); with --tls_key turns on TLS");
+ABSL_FLAG(std::string, tls_key, "", "private key of --tls_cert (PEM file)");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "CA certificates (PEM file): if set, clients must present a "
+          "certificate it signed (mutual TLS)");
+ABSL_FLAG(std::string, token, "",
+          "if set, MemoryManager calls must carry \"authorization: Bearer "
+          "TOKEN\" (visible in ps: prefer --token_file)");
+ABSL_FLAG(std::string, token_file, "",
+          "file holding the bearer token (surrounding whitespace dropped)");
+ABSL_FLAG(int, max_message_bytes, 4 << 20,
+          "largest request accepted; larger ones fail RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_concurrent_streams, 100,
+          "most concurrent calls per client connection (HTTP/2 "
+          "SETTINGS_MAX_CONCURRENT_STREAMS)");
 
 namespace mmsim::server {
 namespace {
@@ -137,6 +158,90 @@ absl::StatusOr<SystemConfig> SystemConfigFromFlags() {
   return config;
 }
 
+absl::StatusOr<std::string> ReadPemFile(const char* flag,
+                                        const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in.good() && !in.eof()) {
+    return Bad(absl::StrCat("--", flag, ": cannot read ", path));
+  }
+  if (text.str().find("-----BEGIN ") == std::string::npos) {
+    return Bad(absl::StrCat("--", flag, ": ", path, " is not a PEM file"));
+  }
+  return text.str();
+}
+
+// Returns the listening options and the token ("" for none) the flags
+// describe, or a message naming the flag that is wrong.
+absl::StatusOr<GrpcServerOptions> GrpcOptionsFromFlags(std::string* token) {
+  GrpcServerOptions options;
+  options.address = absl::GetFlag(FLAGS_grpc_address);
+  const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  if (!absl::GetFlag(FLAGS_allow_remote)) {
+    if (!IsLoopbackAddress(options.address)) {
+      return Bad(absl::StrCat("--grpc_address=", options.address,
+                              " is not a loopback address; pass "
+                              "--allow_remote to listen on it"));
+    }
+    if (!metrics_address.empty() && !IsLoopbackAddress(metrics_address)) {
+      return Bad(absl::StrCat("--metrics_address=", metrics_address,
+                              " is not a loopback address; pass "
+                              "--allow_remote to listen on it"));
+    }
+  }
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  if (options.max_message_bytes < 1024 ||
+      options.max_message_bytes > (1 << 30)) {
+    return Bad("--max_message_bytes must be in [1024, 1073741824]");
+  }
+  options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  if (options.max_concurrent_streams < 1 ||
+      options.max_concurrent_streams > 65536) {
+    return Bad("--max_concurrent_streams must be in [1, 65536]");
+  }
+  if (absl::GetFlag(FLAGS_shutdown_grace_seconds) < 0) {
+    return Bad("--shutdown_grace_seconds must be >= 0");
+  }
+
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string key = absl::GetFlag(FLAGS_tls_key);
+  const std::string client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  if (cert.empty() != key.empty()) {
+    return Bad("--tls_cert and --tls_key go together");
+  }
+  if (!client_ca.empty() && cert.empty()) {
+    return Bad("--tls_client_ca needs --tls_cert and --tls_key");
+  }
+  if (!cert.empty()) {
+    absl::StatusOr<std::string> pem = ReadPemFile("tls_cert", cert);
+    if (!pem.ok()) return pem.status();
+    options.tls_cert_pem = *std::move(pem);
+    pem = ReadPemFile("tls_key", key);
+    if (!pem.ok()) return pem.status();
+    options.tls_key_pem = *std::move(pem);
+  }
+  if (!client_ca.empty()) {
+    absl::StatusOr<std::string> pem = ReadPemFile("tls_client_ca", client_ca);
+    if (!pem.ok()) return pem.status();
+    options.tls_client_ca_pem = *std::move(pem);
+  }
+
+  *token = absl::GetFlag(FLAGS_token);
+  const std::string token_file = absl::GetFlag(FLAGS_token_file);
+  if (!token->empty() && !token_file.empty()) {
+    return Bad("--token and --token_file exclude each other");
+  }
+  if (!token_file.empty()) {
+    absl::StatusOr<std::string> t = ReadTokenFile(token_file);
+    if (!t.ok()) {
+      return Bad(absl::StrCat("--token_file: ", t.status().message()));
+    }
+    *token = *std::move(t);
+  }
+  return options;
+}
+
 int Run(const sigset_t& stop_signals) {
   absl::StatusOr<SystemConfig> config = SystemConfigFromFlags();
   if (!config.ok()) {
@@ -144,8 +249,27 @@ int Run(const sigset_t& stop_signals) {
                  std::string(config.status().message()).c_str());
     return 2;
   }
+  std::string token;
+  absl::StatusOr<GrpcServerOptions> grpc_options = GrpcOptionsFromFlags(&token);
+  if (!grpc_options.ok()) {
+    std::fprintf(stderr, "mmsimd: %s\n",
+                 std::string(grpc_options.status().message()).c_str());
+    return 2;
+  }
+  std::unique_ptr<TokenAuth> auth;
+  if (!token.empty()) auth = std::make_unique<TokenAuth>(token);
+  if (!IsLoopbackAddress(grpc_options->address) &&
+      grpc_options->tls_cert_pem.empty()) {
+    std::fprintf(stderr,
+                 "mmsimd: warning: %s is reachable from other machines "
+                 "without TLS%s\n",
+                 grpc_options->address.c_str(),
+                 auth ? ": the bearer token crosses the network in clear"
+                      : " or a token: anyone who reaches it can change "
+                        "every process");
+  }
   MmRegistry registry(*config);
-  MmServiceImpl service(&registry);
+  MmServiceImpl service(&registry, auth.get());
 
   auto metrics = std::make_shared<prometheus::Registry>();
   RpcMetrics rpc_metrics(metrics.get());
@@ -175,9 +299,9 @@ int Run(const sigset_t& stop_signals) {
     metrics_port = exposer->GetListeningPorts().at(0);
   }
 
-  const std::string grpc_address = absl::GetFlag(FLAGS_grpc_address);
+  const std::string& grpc_address = grpc_options->address;
   absl::StatusOr<StartedServer> started =
-      StartGrpcServer(grpc_address, &service, &rpc_metrics);
+      StartGrpcServer(*grpc_options, &service, &rpc_metrics);
   if (!started.ok()) {
     std::fprintf(stderr, "mmsimd: %s\n",
                  std::string(started.status().message()).c_str());
@@ -193,6 +317,13 @@ int Run(const sigset_t& stop_signals) {
   }
   PrintBanner(WithPort(grpc_address, started->port),
               exposer ? WithPort(metrics_address, metrics_port) : "");
+  std::printf("mmsimd: %s, %s\n",
+              grpc_options->tls_cert_pem.empty() ? "plaintext (no TLS)"
+              : grpc_options->tls_client_ca_pem.empty()
+                  ? "TLS"
+                  : "mutual TLS (client certificates required)",
+              auth ? "bearer token required" : "no token");
+  std::fflush(stdout);
 
   std::thread signal_thread([&stop_signals, &rpc_metrics, server] {
     int sig = 0;

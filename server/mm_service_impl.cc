@@ -14,6 +14,15 @@
 
 namespace mmsim::server {
 
+// Returns the UNAUTHENTICATED status when a token is configured and the call
+// does not carry it; before anything else, so nothing changes.
+#define RETURN_IF_UNAUTHENTICATED(ctx)                           \
+  do {                                                           \
+    if (grpc::Status denied = Authenticate(ctx); !denied.ok()) { \
+      return denied;                                             \
+    }                                                            \
+  } while (0)
+
 absl::StatusOr<MmRef> MmServiceImpl::MmGet(int pid) const {
   RETURN_IF_ERROR(ValidatePid(pid));
   return registry_->MmGet(pid);
@@ -28,6 +37,7 @@ absl::StatusOr<std::shared_ptr<const MmStruct>> MmServiceImpl::MmPeek(
 grpc::Status MmServiceImpl::CreateProcess(grpc::ServerContext* ctx,
                                           const v1::CreateProcessRequest* req,
                                           v1::CreateProcessResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmConfig> config =
       MmConfigFromProto(registry_->default_config(), req->config());
   if (!config.ok()) return ToGrpcStatus(config.status(), ctx);
@@ -48,14 +58,16 @@ grpc::Status MmServiceImpl::CreateProcess(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::RemoveProcess(grpc::ServerContext* ctx,
                                           const v1::RemoveProcessRequest* req,
                                           v1::RemoveProcessResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::Status valid = ValidatePid(req->pid());
   if (!valid.ok()) return ToGrpcStatus(valid, ctx);
   return ToGrpcStatus(registry_->RemoveProcess(req->pid()), ctx);
 }
 
 grpc::Status MmServiceImpl::ListProcesses(
-    grpc::ServerContext* /*ctx*/, const v1::ListProcessesRequest* /*req*/,
+    grpc::ServerContext* ctx, const v1::ListProcessesRequest* /*req*/,
     v1::ListProcessesResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   for (int pid : registry_->Pids()) {
     absl::StatusOr<std::shared_ptr<const MmStruct>> mm = registry_->MmPeek(pid);
     if (!mm.ok()) continue;  // removed since Pids() was read
@@ -71,6 +83,7 @@ grpc::Status MmServiceImpl::ListProcesses(
 grpc::Status MmServiceImpl::SetRlimit(grpc::ServerContext* ctx,
                                       const v1::SetRlimitRequest* req,
                                       v1::SetRlimitResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<RlimitResource> resource =
       RlimitResourceFromProto(req->resource());
   if (!resource.ok()) return ToGrpcStatus(resource.status(), ctx);
@@ -94,6 +107,7 @@ grpc::Status MmServiceImpl::SetRlimit(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::CreateFile(grpc::ServerContext* ctx,
                                        const v1::CreateFileRequest* req,
                                        v1::CreateFileResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<std::shared_ptr<const SimFile>> file = registry_->CreateFile(
       req->name(), req->size(), req->has_mode() ? req->mode() : 0644);
   if (!file.ok()) return ToGrpcStatus(file.status(), ctx);
@@ -101,9 +115,10 @@ grpc::Status MmServiceImpl::CreateFile(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status MmServiceImpl::ListFiles(grpc::ServerContext* /*ctx*/,
+grpc::Status MmServiceImpl::ListFiles(grpc::ServerContext* ctx,
                                       const v1::ListFilesRequest* /*req*/,
                                       v1::ListFilesResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   for (const std::shared_ptr<const SimFile>& file : registry_->Files()) {
     FileToProto(*file, resp->add_files());
   }
@@ -113,6 +128,7 @@ grpc::Status MmServiceImpl::ListFiles(grpc::ServerContext* /*ctx*/,
 grpc::Status MmServiceImpl::Mmap(grpc::ServerContext* ctx,
                                  const v1::MmapRequest* req,
                                  v1::MmapResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmapArgs> args = MmapArgsFromProto(*req, *registry_);
   if (!args.ok()) return ToGrpcStatus(args.status(), ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
@@ -125,6 +141,7 @@ grpc::Status MmServiceImpl::Mmap(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Munmap(grpc::ServerContext* ctx,
                                    const v1::MunmapRequest* req,
                                    v1::MunmapResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->DoMunmap(req->addr(), req->len()), ctx);
@@ -133,6 +150,7 @@ grpc::Status MmServiceImpl::Munmap(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Mprotect(grpc::ServerContext* ctx,
                                      const v1::MprotectRequest* req,
                                      v1::MprotectResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Mprotect(req->addr(), req->len(), req->prot()),
@@ -142,6 +160,7 @@ grpc::Status MmServiceImpl::Mprotect(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Mremap(grpc::ServerContext* ctx,
                                    const v1::MremapRequest* req,
                                    v1::MremapResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   absl::StatusOr<uint64_t> addr =
@@ -154,6 +173,7 @@ grpc::Status MmServiceImpl::Mremap(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Brk(grpc::ServerContext* ctx,
                                 const v1::BrkRequest* req,
                                 v1::BrkResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   // brk(2) does not fail: it returns the old break when it cannot move.
@@ -164,6 +184,7 @@ grpc::Status MmServiceImpl::Brk(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Mlock(grpc::ServerContext* ctx,
                                   const v1::MlockRequest* req,
                                   v1::MlockResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Mlock(req->addr(), req->len(), req->flags()), ctx);
@@ -172,6 +193,7 @@ grpc::Status MmServiceImpl::Mlock(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Munlock(grpc::ServerContext* ctx,
                                     const v1::MunlockRequest* req,
                                     v1::MunlockResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Munlock(req->addr(), req->len()), ctx);
@@ -180,6 +202,7 @@ grpc::Status MmServiceImpl::Munlock(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Mlockall(grpc::ServerContext* ctx,
                                      const v1::MlockallRequest* req,
                                      v1::MlockallResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Mlockall(req->flags()), ctx);
@@ -188,6 +211,7 @@ grpc::Status MmServiceImpl::Mlockall(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Munlockall(grpc::ServerContext* ctx,
                                        const v1::MunlockallRequest* req,
                                        v1::MunlockallResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Munlockall(), ctx);
@@ -196,6 +220,7 @@ grpc::Status MmServiceImpl::Munlockall(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Madvise(grpc::ServerContext* ctx,
                                     const v1::MadviseRequest* req,
                                     v1::MadviseResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<MmRef> mm = MmGet(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   return ToGrpcStatus((*mm)->Madvise(req->addr(), req->len(), req->advice()),
@@ -205,6 +230,7 @@ grpc::Status MmServiceImpl::Madvise(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::FindVma(grpc::ServerContext* ctx,
                                     const v1::FindVmaRequest* req,
                                     v1::FindVmaResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   if (!v1::FindMode_IsValid(req->mode())) {
     return ToGrpcStatus(MalformedRequest("unknown mode"), ctx);
   }
@@ -233,6 +259,7 @@ grpc::Status MmServiceImpl::FindVma(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::GetUnmappedArea(
     grpc::ServerContext* ctx, const v1::GetUnmappedAreaRequest* req,
     v1::GetUnmappedAreaResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   std::shared_ptr<const SimFile> file;
   if (!req->file().empty()) {
     absl::StatusOr<std::shared_ptr<const SimFile>> f =
@@ -251,6 +278,7 @@ grpc::Status MmServiceImpl::GetUnmappedArea(
 grpc::Status MmServiceImpl::GetMm(grpc::ServerContext* ctx,
                                   const v1::GetMmRequest* req,
                                   v1::GetMmResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   MmToProto(req->pid(), **mm, resp);
@@ -260,6 +288,7 @@ grpc::Status MmServiceImpl::GetMm(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::ListVmas(grpc::ServerContext* ctx,
                                      const v1::ListVmasRequest* req,
                                      v1::ListVmasResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   for (const Vma& vma : (*mm)->Vmas()) VmaToProto(vma, resp->add_vmas());
@@ -269,6 +298,7 @@ grpc::Status MmServiceImpl::ListVmas(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::GetMaps(grpc::ServerContext* ctx,
                                     const v1::GetMapsRequest* req,
                                     v1::GetMapsResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   resp->set_text((*mm)->ProcMaps());
@@ -281,6 +311,7 @@ grpc::Status MmServiceImpl::GetMaps(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Clone(grpc::ServerContext* ctx,
                                   const v1::CloneRequest* req,
                                   v1::CloneResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::Status valid = ValidatePid(req->pid());
   if (!valid.ok()) return ToGrpcStatus(valid, ctx);
   absl::StatusOr<int> child = registry_->Clone(req->pid(), req->flags());
@@ -291,6 +322,7 @@ grpc::Status MmServiceImpl::Clone(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Fork(grpc::ServerContext* ctx,
                                  const v1::ForkRequest* req,
                                  v1::ForkResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::Status valid = ValidatePid(req->pid());
   if (!valid.ok()) return ToGrpcStatus(valid, ctx);
   absl::StatusOr<int> child = registry_->Fork(req->pid());
@@ -301,6 +333,7 @@ grpc::Status MmServiceImpl::Fork(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Exec(grpc::ServerContext* ctx,
                                  const v1::ExecRequest* req,
                                  v1::ExecResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::Status valid = ValidatePid(req->pid());
   if (valid.ok() && !req->has_image()) {
     valid = MalformedRequest("image is required");
@@ -316,6 +349,7 @@ grpc::Status MmServiceImpl::Exec(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Exit(grpc::ServerContext* ctx,
                                  const v1::ExitRequest* req,
                                  v1::ExitResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::Status valid = ValidatePid(req->pid());
   if (!valid.ok()) return ToGrpcStatus(valid, ctx);
   return ToGrpcStatus(registry_->Exit(req->pid()), ctx);
@@ -324,6 +358,7 @@ grpc::Status MmServiceImpl::Exit(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::CreateKernelThread(
     grpc::ServerContext* ctx, const v1::CreateKernelThreadRequest* req,
     v1::CreateKernelThreadResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   if (req->name().empty()) {
     return ToGrpcStatus(MalformedRequest("name is required"), ctx);
   }
@@ -335,6 +370,7 @@ grpc::Status MmServiceImpl::CreateKernelThread(
 grpc::Status MmServiceImpl::Schedule(grpc::ServerContext* ctx,
                                      const v1::ScheduleRequest* req,
                                      v1::ScheduleResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   // pid 0 is meaningful here (the idle task); a CPU out of range is core's
   // EINVAL.
   if (req->pid() < 0) {
@@ -346,6 +382,7 @@ grpc::Status MmServiceImpl::Schedule(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Touch(grpc::ServerContext* ctx,
                                   const v1::TouchRequest* req,
                                   v1::TouchResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<FaultAccess> access = FaultAccessFromProto(req->access());
   absl::Status valid = ValidatePid(req->pid());
   if (valid.ok()) valid = access.status();
@@ -359,6 +396,7 @@ grpc::Status MmServiceImpl::Touch(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Mincore(grpc::ServerContext* ctx,
                                     const v1::MincoreRequest* req,
                                     v1::MincoreResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   absl::StatusOr<std::vector<uint8_t>> vec =
@@ -370,6 +408,7 @@ grpc::Status MmServiceImpl::Mincore(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Vmalloc(grpc::ServerContext* ctx,
                                     const v1::VmallocRequest* req,
                                     v1::VmallocResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<uint64_t> addr = registry_->Vmalloc(req->pages());
   if (addr.ok()) resp->set_addr(*addr);
   return ToGrpcStatus(addr.status(), ctx);
@@ -378,12 +417,14 @@ grpc::Status MmServiceImpl::Vmalloc(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::Vfree(grpc::ServerContext* ctx,
                                   const v1::VfreeRequest* req,
                                   v1::VfreeResponse* /*resp*/) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   return ToGrpcStatus(registry_->Vfree(req->addr()), ctx);
 }
 
 grpc::Status MmServiceImpl::Reclaim(grpc::ServerContext* ctx,
                                     const v1::ReclaimRequest* req,
                                     v1::ReclaimResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   if (req->pages() == 0) {
     return ToGrpcStatus(MalformedRequest("pages must be > 0"), ctx);
   }
@@ -394,6 +435,7 @@ grpc::Status MmServiceImpl::Reclaim(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::GetSmaps(grpc::ServerContext* ctx,
                                      const v1::GetSmapsRequest* req,
                                      v1::GetSmapsResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
   if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
   // Two snapshots: a fault between them may make text and counts differ.
@@ -407,6 +449,7 @@ grpc::Status MmServiceImpl::GetSmaps(grpc::ServerContext* ctx,
 grpc::Status MmServiceImpl::GetStatus(grpc::ServerContext* ctx,
                                       const v1::GetStatusRequest* req,
                                       v1::GetStatusResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   absl::Status valid = ValidatePid(req->pid());
   if (!valid.ok()) return ToGrpcStatus(valid, ctx);
   absl::StatusOr<std::string> text = registry_->ProcStatus(req->pid());
@@ -414,47 +457,53 @@ grpc::Status MmServiceImpl::GetStatus(grpc::ServerContext* ctx,
   return ToGrpcStatus(text.status(), ctx);
 }
 
-grpc::Status MmServiceImpl::ListTasks(grpc::ServerContext* /*ctx*/,
+grpc::Status MmServiceImpl::ListTasks(grpc::ServerContext* ctx,
                                       const v1::ListTasksRequest* /*req*/,
                                       v1::ListTasksResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   for (const TaskInfo& task : registry_->Tasks()) {
     TaskToProto(task, resp->add_tasks());
   }
   return grpc::Status::OK;
 }
 
-grpc::Status MmServiceImpl::ListMms(grpc::ServerContext* /*ctx*/,
+grpc::Status MmServiceImpl::ListMms(grpc::ServerContext* ctx,
                                     const v1::ListMmsRequest* /*req*/,
                                     v1::ListMmsResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   for (const MmInfo& mm : registry_->Mms()) MmInfoToProto(mm, resp->add_mms());
   return grpc::Status::OK;
 }
 
-grpc::Status MmServiceImpl::ListCpus(grpc::ServerContext* /*ctx*/,
+grpc::Status MmServiceImpl::ListCpus(grpc::ServerContext* ctx,
                                      const v1::ListCpusRequest* /*req*/,
                                      v1::ListCpusResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   for (const CpuInfo& cpu : registry_->Cpus())
     CpuToProto(cpu, resp->add_cpus());
   return grpc::Status::OK;
 }
 
 grpc::Status MmServiceImpl::GetSystemStats(
-    grpc::ServerContext* /*ctx*/, const v1::GetSystemStatsRequest* /*req*/,
+    grpc::ServerContext* ctx, const v1::GetSystemStatsRequest* /*req*/,
     v1::GetSystemStatsResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   StatsToProto(registry_->Stats(), registry_->OomEvents(), resp);
   return grpc::Status::OK;
 }
 
-grpc::Status MmServiceImpl::Ping(grpc::ServerContext* /*ctx*/,
+grpc::Status MmServiceImpl::Ping(grpc::ServerContext* ctx,
                                  const v1::PingRequest* req,
                                  v1::PingResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   resp->set_payload(req->payload());
   return grpc::Status::OK;
 }
 
-grpc::Status MmServiceImpl::GetLockStats(grpc::ServerContext* /*ctx*/,
+grpc::Status MmServiceImpl::GetLockStats(grpc::ServerContext* ctx,
                                          const v1::GetLockStatsRequest* /*req*/,
                                          v1::GetLockStatsResponse* resp) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
   for (const LockStat& stat : SnapshotLockStats()) {
     LockStatToProto(stat, resp->add_locks());
   }

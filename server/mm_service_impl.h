@@ -11,14 +11,19 @@
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
 #include "mmsim/v1/mmsim.grpc.pb.h"
+#include "server/token_auth.h"
 
 namespace mmsim::server {
 
 // Thread-safe: handlers run on gRPC's thread pool and rely on core's locks.
-// Does not own `registry`, which must outlive the service.
+// Does not own `registry` or `auth`, which must outlive the service. With
+// `auth`, every handler first checks the call's bearer token and answers
+// UNAUTHENTICATED, changing nothing, if it is missing or wrong (a new
+// handler must start with `RETURN_IF_UNAUTHENTICATED(ctx)` too).
 class MmServiceImpl final : public v1::MemoryManager::Service {
  public:
-  explicit MmServiceImpl(MmRegistry* registry) : registry_(registry) {}
+  explicit MmServiceImpl(MmRegistry* registry, const TokenAuth* auth = nullptr)
+      : registry_(registry), auth_(auth) {}
 
   grpc::Status CreateProcess(grpc::ServerContext* ctx,
                              const v1::CreateProcessRequest* req,
@@ -128,7 +133,13 @@ class MmServiceImpl final : public v1::MemoryManager::Service {
   // For views: no reference, so the counts shown are undisturbed.
   absl::StatusOr<std::shared_ptr<const MmStruct>> MmPeek(int pid) const;
 
+  // OK without a token configured; else TokenAuth::Check.
+  grpc::Status Authenticate(const grpc::ServerContext* ctx) const {
+    return auth_ == nullptr ? grpc::Status::OK : auth_->Check(*ctx);
+  }
+
   MmRegistry* const registry_;
+  const TokenAuth* const auth_;
 };
 
 }  // namespace mmsim::server

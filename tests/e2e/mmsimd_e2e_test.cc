@@ -41,6 +41,9 @@
 #ifndef MMCTL_PATH
 #error "MMCTL_PATH must name the mmctl binary"
 #endif
+#ifndef MMLOAD_PATH
+#error "MMLOAD_PATH must name the mmload binary"
+#endif
 
 namespace mmsim {
 namespace {
@@ -125,13 +128,14 @@ class E2eTest : public ::testing::Test {
   }
 
   // Starts mmsimd and waits for its port file.
-  void StartServer() {
+  void StartServer(const std::vector<std::string>& extra_flags = {}) {
     const std::string port_file = dir_ + "/port";
-    server_pid_ = Spawn(
-        {MMSIMD_PATH, "--grpc_address=127.0.0.1:0",
-         "--metrics_address=127.0.0.1:0", "--port_file=" + port_file,
-         absl::StrCat("--shutdown_grace_seconds=", kShutdownGrace.count())},
-        dir_ + "/server.out", dir_ + "/server.err");
+    std::vector<std::string> argv = {
+        MMSIMD_PATH, "--grpc_address=127.0.0.1:0",
+        "--metrics_address=127.0.0.1:0", "--port_file=" + port_file,
+        absl::StrCat("--shutdown_grace_seconds=", kShutdownGrace.count())};
+    argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+    server_pid_ = Spawn(argv, dir_ + "/server.out", dir_ + "/server.err");
     ASSERT_GT(server_pid_, 0);
     const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
     while (grpc_port_ == 0 || metrics_port_ == 0) {
@@ -449,6 +453,60 @@ TEST_F(E2eTest, ServerRefusesABusyPort) {
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_THAT(second.err, HasSubstr("cannot listen"));
   EXPECT_EQ(WEXITSTATUS(StopServer(SIGTERM)), 0);
+}
+
+// mmload runs every scenario against the real server: the JSON report
+// counts exactly --total calls, none failed, and the server's lock
+// statistics for the run are there.
+TEST_F(E2eTest, MmloadRunsEveryScenario) {
+  StartServer();
+  for (const char* scenario :
+       {"ping", "fault-storm", "map-churn", "mixed-shared", "private",
+        "fork-exit", "pressure"}) {
+    CommandResult r =
+        Run({MMLOAD_PATH, absl::StrCat("--server=127.0.0.1:", grpc_port_),
+             absl::StrCat("--scenario=", scenario), "--total=120",
+             "--warmup=0s", "--concurrency=3", "--pages=64", "--output=json"});
+    EXPECT_EQ(r.exit_code, 0) << scenario << ": " << r.err;
+    EXPECT_THAT(r.out, HasSubstr(absl::StrCat("\"scenario\": \"", scenario)));
+    EXPECT_THAT(r.out, HasSubstr("\"calls\": 120,")) << scenario;
+    EXPECT_THAT(r.out, HasSubstr("\"errors\": 0,")) << scenario;
+    if (std::string(scenario) != "ping") {
+      EXPECT_THAT(r.out, HasSubstr("\"lock\": \"mmap_sem\"")) << scenario;
+    }
+  }
+  // Every scenario removed the processes it created.
+  CommandResult ps = Mmctl({"--json", "ps"});
+  EXPECT_EQ(ps.exit_code, 0);
+  EXPECT_THAT(ps.out, ::testing::Not(HasSubstr("\"pid\"")));
+  EXPECT_EQ(WEXITSTATUS(StopServer(SIGTERM)), 0);
+}
+
+// With --token on the server, mmload's calls carry the token: none fails;
+// without it, every call would be UNAUTHENTICATED.
+TEST_F(E2eTest, MmloadSendsTheBearerToken) {
+  StartServer({"--token=s3cret"});
+  const std::string server = absl::StrCat("--server=127.0.0.1:", grpc_port_);
+  CommandResult with =
+      Run({MMLOAD_PATH, server, "--token=s3cret", "--scenario=fault-storm",
+           "--total=50", "--warmup=0s", "--output=json"});
+  EXPECT_EQ(with.exit_code, 0) << with.err;
+  EXPECT_THAT(with.out, HasSubstr("\"errors\": 0,"));
+  CommandResult without =
+      Run({MMLOAD_PATH, server, "--scenario=ping", "--total=5", "--warmup=0s"});
+  EXPECT_EQ(without.exit_code, 1);
+  EXPECT_THAT(without.err, HasSubstr("UNAUTHENTICATED"));
+  EXPECT_EQ(WEXITSTATUS(StopServer(SIGTERM)), 0);
+}
+
+TEST_F(E2eTest, MmloadRejectsBadFlagsAndReportsAnUnreachableServer) {
+  CommandResult bad = Run({MMLOAD_PATH, "--scenario=nope"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("fault-storm"));  // the scenario list
+  CommandResult none =
+      Run({MMLOAD_PATH, "--server=127.0.0.1:1", "--deadline=2s", "--total=1"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_THAT(none.err, HasSubstr("mmload: 127.0.0.1:1"));
 }
 
 }  // namespace

@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""`make bench`: runs the benchmarks and the mmload sweep, writes tables.
+
+Steps (each can be skipped with --skip NAME):
+  sim      mmsim_bench (simulator vs kernel; results/latest.{json,md})
+  scaling  scaling_bench: items/s at 2 threads over 1 thread
+  api      grpc_api_bench: the callback over the synchronous gRPC API
+  sweep    mmload against a fresh mmsimd: every scenario at concurrency
+           1, 8, 32, 128; ratios against `ping` at the same concurrency
+  h2load   h2load (nghttp2) with pre-encoded gRPC frames against Ping and
+           Touch, beside mmload at the same concurrency: the two must agree
+Results go to bench/results/<step>.json and <step>.md. Every ratio is
+measured in the same run as its baseline; nothing here fails on time.
+Python standard library only.
+"""
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+SCENARIOS = ["ping", "fault-storm", "map-churn", "mixed-shared", "private",
+             "fork-exit", "pressure"]
+
+
+def machine():
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[0]
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"cpus": os.cpu_count(), "cpu_model": model, "load_1min": load,
+            "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def write(name, data, markdown):
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, name + ".json"), "w") as f:
+        json.dump(data, f, indent=2)
+    with open(os.path.join(RESULTS, name + ".md"), "w") as f:
+        f.write(markdown)
+    print(markdown)
+
+
+def gbench(binary, reps):
+    out = subprocess.run(
+        [binary, "--benchmark_format=json",
+         "--benchmark_repetitions=%d" % reps, "--benchmark_min_time=0.5"],
+        check=True, capture_output=True, text=True).stdout
+    runs = {}
+    for b in json.loads(out)["benchmarks"]:
+        if b.get("run_type") != "iteration":
+            continue
+        runs.setdefault(b["run_name"], []).append(b["items_per_second"])
+    return runs
+
+
+def spread(values):
+    return {"median": statistics.median(values), "min": min(values),
+            "max": max(values), "n": len(values)}
+
+
+def ratio_table(title, rows, note):
+    md = ["## " + title, "", machine_line(), "",
+          "| what | baseline items/s | items/s | ratio (median; min-max) | target |",
+          "| --- | ---: | ---: | ---: | --- |"]
+    for r in rows:
+        md.append("| %s | %.0f | %.0f | %.2f (%.2f-%.2f) | %s |" % (
+            r["what"], r["baseline"]["median"], r["value"]["median"],
+            r["ratio"]["median"], r["ratio"]["min"], r["ratio"]["max"],
+            r["target"]))
+    md += ["", note, ""]
+    return "\n".join(md)
+
+
+def machine_line():
+    m = machine()
+    return "%d CPUs (%s), load %s, %s" % (m["cpus"], m["cpu_model"],
+                                          m["load_1min"], m["utc"])
+
+
+def pair_ratios(runs, pairs):
+    rows = []
+    for what, base, value, target in pairs:
+        b, v = runs[base], runs[value]
+        ratios = [x / y for x, y in zip(v, b)]
+        rows.append({"what": what, "baseline_name": base, "name": value,
+                     "baseline": spread(b), "value": spread(v),
+                     "ratio": spread(ratios), "target": target})
+    return rows
+
+
+def step_scaling(build, reps):
+    runs = gbench(os.path.join(build, "bench", "scaling_bench"), reps)
+    name = "BM_Scale_%s/real_time/threads:%d"
+    pairs = [
+        ("faults, one mm", name % ("FaultsOneMm", 1), name % ("FaultsOneMm", 2),
+         ">= 1.6"),
+        ("faults, one mm each", name % ("FaultsPrivateMms", 1),
+         name % ("FaultsPrivateMms", 2), ">= 1.8"),
+        ("map churn, one mm", name % ("ChurnOneMm", 1),
+         name % ("ChurnOneMm", 2), ">= 0.8"),
+        ("faults beside a writer (fault items only)",
+         name % ("MixedOneMm", 1), name % ("MixedOneMm", 2), "(reported)"),
+    ]
+    rows = pair_ratios(runs, pairs)
+    write("scaling", {"machine": machine(), "rows": rows}, ratio_table(
+        "In-process scaling: 2 threads over 1", rows,
+        "Items/s over both threads; ratio = threads:2 / threads:1 of the "
+        "same repetition."))
+
+
+def step_api(build, reps):
+    runs = gbench(os.path.join(build, "bench", "grpc_api_bench"), reps)
+    name = "BM_Grpc_%s/callback:%d/min_time:0.500/real_time/threads:%d"
+    pairs = []
+    for rpc in ("Ping", "Touch"):
+        for threads in (1, 8, 32):
+            pairs.append(("%s, %d clients: callback / sync" % (rpc, threads),
+                          name % (rpc, 0, threads), name % (rpc, 1, threads),
+                          "(choice)"))
+    rows = pair_ratios(runs, pairs)
+    write("grpc_api", {"machine": machine(), "rows": rows}, ratio_table(
+        "gRPC server API: callback over synchronous", rows,
+        "Above 1: the callback API served more calls per second."))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def step_sweep(build, seconds, concurrencies, reps):
+    mmsimd = os.path.join(build, "server", "mmsimd")
+    mmload = os.path.join(build, "client", "mmload")
+    port, mport = free_port(), free_port()
+    server = subprocess.Popen(
+        [mmsimd, "--grpc_address=127.0.0.1:%d" % port,
+         "--metrics_address=127.0.0.1:%d" % mport, "--frames=32768"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        results = {}
+        for scenario in SCENARIOS:
+            for c in concurrencies:
+                runs = []
+                for _ in range(reps):
+                    out = subprocess.run(
+                        [mmload, "--server=127.0.0.1:%d" % port,
+                         "--scenario=" + scenario, "--concurrency=%d" % c,
+                         "--connections=%d" % min(c, 4),
+                         "--duration=%ss" % seconds, "--warmup=0.5s",
+                         "--output=json", "--max_error_rate=1"],
+                        check=True, capture_output=True, text=True).stdout
+                    runs.append(json.loads(out))
+                results["%s/%d" % (scenario, c)] = runs
+                print("%-13s c=%-4d %8.0f calls/s" % (
+                    scenario, c,
+                    statistics.median(r["calls_per_second"] for r in runs)),
+                    file=sys.stderr)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    md = ["## mmload sweep", "", machine_line(),
+          "", "%d s per run, median of %d runs; `vs ping` is calls/s over "
+          "`ping` at the same concurrency (target for touch-like unary "
+          "calls: >= 0.85)." % (seconds, reps), "",
+          "| scenario | concurrency | calls/s (min-max) | vs ping | p50 | p99 | errors | mmap_sem contended |",
+          "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for scenario in SCENARIOS:
+        for c in concurrencies:
+            runs = results["%s/%d" % (scenario, c)]
+            rates = [r["calls_per_second"] for r in runs]
+            ping = statistics.median(
+                r["calls_per_second"] for r in results["ping/%d" % c])
+            mid = sorted(runs, key=lambda r: r["calls_per_second"])[len(runs) // 2]
+            contended = sum(l["contended"] for l in mid["server_locks"]
+                            if l["lock"] == "mmap_sem")
+            md.append("| %s | %d | %.0f (%.0f-%.0f) | %.2f | %.0fus | %.0fus | %d | %d |" % (
+                scenario, c, statistics.median(rates), min(rates), max(rates),
+                statistics.median(rates) / ping,
+                mid["latency_ns"]["p50"] / 1e3, mid["latency_ns"]["p99"] / 1e3,
+                mid["errors"], contended))
+    md.append("")
+    write("mmload", {"machine": machine(), "seconds": seconds,
+                     "results": results}, "\n".join(md))
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def grpc_frame(message):
+    """A gRPC length-prefixed message: flag 0 (uncompressed), big-endian
+    length, the serialized protobuf."""
+    return b"\x00" + len(message).to_bytes(4, "big") + message
+
+
+def touch_request(pid, addr):
+    # TouchRequest{pid = 1 (int32), addr = 2 (uint64), access = 3 (READ=1)}
+    return (b"\x08" + varint(pid) + b"\x10" + varint(addr) + b"\x18\x01")
+
+
+def step_h2load(build, seconds, streams):
+    mmsimd = os.path.join(build, "server", "mmsimd")
+    mmload = os.path.join(build, "client", "mmload")
+    mmctl = os.path.join(build, "client", "mmctl")
+    port, mport = free_port(), free_port()
+    server = subprocess.Popen(
+        [mmsimd, "--grpc_address=127.0.0.1:%d" % port,
+         "--metrics_address=127.0.0.1:%d" % mport],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rows = []
+    try:
+        time.sleep(1.0)
+        ctl = [mmctl, "--server=127.0.0.1:%d" % port]
+        pid = int(subprocess.run(ctl + ["create"], check=True,
+                                 capture_output=True, text=True).stdout)
+        addr = int(subprocess.run(
+            ctl + ["mmap", str(pid), "--len", "4K", "--prot", "rw-",
+                   "--flags", "private,anonymous,populate"],
+            check=True, capture_output=True, text=True).stdout, 16)
+        bodies = {"Ping": grpc_frame(b""),
+                  "Touch": grpc_frame(touch_request(pid, addr))}
+        with tempfile.TemporaryDirectory() as tmp:
+            for rpc, body in bodies.items():
+                path = os.path.join(tmp, rpc + ".bin")
+                with open(path, "wb") as f:
+                    f.write(body)
+                out = subprocess.run(
+                    ["h2load", "-D", "%g" % seconds, "--warm-up-time=1",
+                     "-c", "1", "-m", str(streams),
+                     "-H", "content-type: application/grpc",
+                     "-H", "te: trailers", "-d", path,
+                     "http://127.0.0.1:%d/mmsim.v1.MemoryManager/%s" % (port, rpc)],
+                    check=True, capture_output=True, text=True).stdout
+                h2 = None
+                ok = None
+                for line in out.splitlines():
+                    if line.startswith("finished in"):
+                        h2 = float(line.split(",")[1].split()[0])
+                    if line.startswith("status codes:"):
+                        ok = line.strip()
+                scenario = "ping" if rpc == "Ping" else "fault-storm"
+                load = json.loads(subprocess.run(
+                    [mmload, "--server=127.0.0.1:%d" % port,
+                     "--scenario=" + scenario, "--concurrency=%d" % streams,
+                     "--connections=1", "--pages=1",
+                     "--duration=%gs" % seconds, "--warmup=0.5s",
+                     "--output=json"],
+                    check=True, capture_output=True, text=True).stdout)
+                rows.append({"rpc": rpc, "streams": streams, "h2load_rps": h2,
+                             "h2load_status": ok,
+                             "mmload_rps": load["calls_per_second"],
+                             "ratio": load["calls_per_second"] / h2})
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    md = ["## h2load cross-check", "", machine_line(), "",
+          "One connection, %d streams (h2load `-c 1 -m %d`; mmload "
+          "`--connections 1 --concurrency %d`), %g s each. mmload's fault-storm "
+          "with `--pages 1` sends the same Touch as h2load's pre-encoded "
+          "frame. Target: the ratio within 0.8-1.2." % (
+              streams, streams, streams, seconds), "",
+          "| RPC | h2load req/s | mmload calls/s | mmload / h2load | h2load status |",
+          "| --- | ---: | ---: | ---: | --- |"]
+    for r in rows:
+        md.append("| %s | %.0f | %.0f | %.2f | %s |" % (
+            r["rpc"], r["h2load_rps"], r["mmload_rps"], r["ratio"],
+            r["h2load_status"]))
+    md.append("")
+    write("h2load", {"machine": machine(), "rows": rows}, "\n".join(md))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default="build/release")
+    parser.add_argument("--skip", action="append", default=[])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3)
+    parser.add_argument("--concurrency", default="1,8,32,128")
+    args = parser.parse_args()
+    if "sim" not in args.skip:
+        subprocess.run([os.path.join(args.build, "bench", "mmsim_bench"),
+                        "--mmsim_write_results"], check=True)
+    if "scaling" not in args.skip:
+        step_scaling(args.build, args.reps)
+    if "api" not in args.skip:
+        step_api(args.build, args.reps)
+    if "sweep" not in args.skip:
+        step_sweep(args.build, args.seconds,
+                   [int(c) for c in args.concurrency.split(",")], args.reps)
+    if "h2load" not in args.skip:
+        step_h2load(args.build, args.seconds, 8)
+
+
+if __name__ == "__main__":
+    main()
