@@ -3,6 +3,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -70,6 +71,20 @@ absl::Status FromGrpcStatus(const grpc::Status& status,
         [&out](absl::string_view url, const absl::Cord& payload) {
           out.SetPayload(url, payload);
         });
+  }
+  return out;
+}
+
+absl::Status FromOpStatus(const v1::OpStatus& status) {
+  if (status.code() == 0) return absl::OkStatus();
+  absl::Status out(static_cast<absl::StatusCode>(status.code()),
+                   status.message());
+  if (status.errno_number() > 0) {
+    LinuxError(status.errno_number(), "")
+        .ForEachPayload(
+            [&out](absl::string_view url, const absl::Cord& payload) {
+              out.SetPayload(url, payload);
+            });
   }
   return out;
 }
@@ -505,6 +520,30 @@ absl::StatusOr<std::string> MmClient::Ping(const std::string& payload) {
 
 absl::StatusOr<v1::GetLockStatsResponse> MmClient::GetLockStats() {
   return Call(&Stub::GetLockStats, v1::GetLockStatsRequest());
+}
+
+absl::StatusOr<std::vector<v1::BatchResponse>> MmClient::Batch(
+    const std::vector<v1::BatchRequest>& requests) {
+  grpc::ClientContext ctx;
+  PrepareContext(&ctx);  // the deadline and the token
+  std::unique_ptr<grpc::ClientReaderWriter<v1::BatchRequest, v1::BatchResponse>>
+      stream = stub_->Batch(&ctx);
+  // Writing everything before reading could stall on flow control once
+  // the responses fill the window, so a thread writes while this one reads.
+  std::thread writer([&stream, &requests] {
+    for (const v1::BatchRequest& req : requests) {
+      if (!stream->Write(req)) return;  // the stream failed: Finish says why
+    }
+    stream->WritesDone();
+  });
+  std::vector<v1::BatchResponse> responses;
+  responses.reserve(requests.size());
+  v1::BatchResponse resp;
+  while (stream->Read(&resp)) responses.push_back(std::move(resp));
+  writer.join();
+  grpc::Status status = stream->Finish();
+  if (!status.ok()) return FromGrpcStatus(status, ctx);
+  return responses;
 }
 
 }  // namespace mmsim::client

@@ -51,6 +51,10 @@ struct ClientOptions {
 // it cannot be read, INVALID_ARGUMENT if it is empty.
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 
+// Rebuilds the absl::Status of one Batch op (or of a rejected BatchRequest)
+// the same way: code, message and errno payload. An unset status is OK.
+absl::Status FromOpStatus(const v1::OpStatus& status);
+
 // Thread-safe (gRPC stubs are). Each call has a deadline of `timeout`.
 class MmClient {
  public:
@@ -152,6 +156,14 @@ class MmClient {
   absl::StatusOr<v1::GetLockStatsResponse> GetLockStats();
   // Returns the payload echoed.
   absl::StatusOr<std::string> Ping(const std::string& payload = "");
+
+  // --- batches ---
+  // Sends `requests` on one Batch stream (pipelined: a thread writes while
+  // this one reads) and returns one response per request, in order. The
+  // stream has this client's deadline. Per-op errors are in the responses
+  // (FromOpStatus); the returned status is the stream's own.
+  absl::StatusOr<std::vector<v1::BatchResponse>> Batch(
+      const std::vector<v1::BatchRequest>& requests);
 
   // The generated stub, for calls this class does not wrap.
   v1::MemoryManager::Stub* stub() { return stub_.get(); }

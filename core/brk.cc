@@ -37,6 +37,11 @@ uint64_t MmStruct::BrkUncounted(uint64_t brk) {
     ValidateIfDebugLocked();
     return brk;
   }
+  // Linux: check_brk_limits() -> get_unmapped_area(MAP_FIXED): the new
+  // heap must end below TASK_SIZE (a break near 2^64 would otherwise wrap
+  // the checks below and overlap the regions above the heap).
+  const uint64_t len = newbrk - oldbrk;
+  if (len > kTaskSize || oldbrk > kTaskSize - len) return origbrk;
   // Check against existing mappings, guard gap included.
   const Vma* next = FindVmaLocked(oldbrk);
   if (next != nullptr && next->vm_start < newbrk + kPageSize + kStackGuardGap &&

@@ -10,6 +10,18 @@
 
 namespace mmsim::server {
 
+namespace {
+
+absl::string_view CutMessage(const absl::Status& status) {
+  absl::string_view message = status.message();
+  if (message.size() > kMaxMessageBytes) {
+    message = message.substr(0, kMaxMessageBytes);
+  }
+  return message;
+}
+
+}  // namespace
+
 grpc::Status ToGrpcStatus(const absl::Status& status,
                           grpc::ServerContext* ctx) {
   if (status.ok()) return grpc::Status::OK;
@@ -18,13 +30,19 @@ grpc::Status ToGrpcStatus(const absl::Status& status,
     ctx->AddTrailingMetadata(kErrnoMetadataKey, absl::StrCat(*err));
     ctx->AddTrailingMetadata(kErrnoNameMetadataKey, ErrnoName(*err));
   }
-  absl::string_view message = status.message();
-  if (message.size() > kMaxMessageBytes) {
-    message = message.substr(0, kMaxMessageBytes);
-  }
   // The Abseil and gRPC code enums have the same numbers by design.
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(message));
+                      std::string(CutMessage(status)));
+}
+
+void ToOpStatus(const absl::Status& status, v1::OpStatus* out) {
+  if (status.ok()) return;
+  out->set_code(static_cast<int>(status.code()));
+  out->set_message(std::string(CutMessage(status)));
+  if (std::optional<int> err = LinuxErrno(status); err.has_value()) {
+    out->set_errno_number(*err);
+    out->set_errno_name(ErrnoName(*err));
+  }
 }
 
 absl::Status MalformedRequest(absl::string_view what) {

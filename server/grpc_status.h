@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
+#include "mmsim/v1/mmsim.pb.h"
 
 namespace mmsim::server {
 
@@ -28,6 +29,11 @@ inline constexpr size_t kMaxMessageBytes = 1024;
 // Converts `status` to a grpc::Status and, when it carries an errno, adds
 // the errno trailers to `ctx` (which may be null in unit tests).
 grpc::Status ToGrpcStatus(const absl::Status& status, grpc::ServerContext* ctx);
+
+// Fills `out` with what ToGrpcStatus() sends for `status` (code, message
+// cut the same way, errno number and name): the per-op status of a Batch.
+// An OK status leaves `out` untouched (an unset OpStatus reads as OK).
+void ToOpStatus(const absl::Status& status, v1::OpStatus* out);
 
 // Returns the status of a request that is malformed as a request (a missing
 // field, an unknown enum value): INVALID_ARGUMENT with errno EINVAL, before

@@ -59,6 +59,8 @@ ABSL_FLAG(std::string, metrics_pids, "",
 ABSL_FLAG(std::string, port_file, "",
           "if set, write \"grpc_port=N\\nmetrics_port=M\\n\" to this file "
           "once both are listening");
+ABSL_FLAG(int, max_batch_ops, mmsim::server::MmServiceImpl::kDefaultMaxBatchOps,
+          "most ops in one BatchRequest; a larger one is rejected (EINVAL)");
 ABSL_FLAG(int, shutdown_grace_seconds, 5,
           "on SIGINT/SIGTERM, how long in-flight RPCs may take to finish");
 ABSL_FLAG(bool, lock_timing, true,
@@ -268,8 +270,13 @@ int Run(const sigset_t& stop_signals) {
                       : " or a token: anyone who reaches it can change "
                         "every process");
   }
+  const int max_batch_ops = absl::GetFlag(FLAGS_max_batch_ops);
+  if (max_batch_ops <= 0) {
+    std::fprintf(stderr, "mmsimd: --max_batch_ops must be > 0\n");
+    return 2;
+  }
   MmRegistry registry(*config);
-  MmServiceImpl service(&registry, auth.get());
+  MmServiceImpl service(&registry, max_batch_ops, auth.get());
 
   auto metrics = std::make_shared<prometheus::Registry>();
   RpcMetrics rpc_metrics(metrics.get());

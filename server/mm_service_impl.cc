@@ -1,10 +1,12 @@
 #include "server/mm_service_impl.h"
 
+#include <chrono>
 #include <optional>
 #include <tuple>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/linux_error.h"
 #include "core/lock_stats.h"
 #include "core/status_macros.h"
@@ -55,15 +57,6 @@ grpc::Status MmServiceImpl::CreateProcess(grpc::ServerContext* ctx,
   return ToGrpcStatus(pid.status(), ctx);
 }
 
-grpc::Status MmServiceImpl::RemoveProcess(grpc::ServerContext* ctx,
-                                          const v1::RemoveProcessRequest* req,
-                                          v1::RemoveProcessResponse* /*resp*/) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::Status valid = ValidatePid(req->pid());
-  if (!valid.ok()) return ToGrpcStatus(valid, ctx);
-  return ToGrpcStatus(registry_->RemoveProcess(req->pid()), ctx);
-}
-
 grpc::Status MmServiceImpl::ListProcesses(
     grpc::ServerContext* ctx, const v1::ListProcessesRequest* /*req*/,
     v1::ListProcessesResponse* resp) {
@@ -78,30 +71,6 @@ grpc::Status MmServiceImpl::ListProcesses(
     p->set_total_vm(counters.total_vm);
   }
   return grpc::Status::OK;
-}
-
-grpc::Status MmServiceImpl::SetRlimit(grpc::ServerContext* ctx,
-                                      const v1::SetRlimitRequest* req,
-                                      v1::SetRlimitResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<RlimitResource> resource =
-      RlimitResourceFromProto(req->resource());
-  if (!resource.ok()) return ToGrpcStatus(resource.status(), ctx);
-  if (!req->has_limit()) {
-    return ToGrpcStatus(MalformedRequest("limit is required"), ctx);
-  }
-  absl::StatusOr<MmRef> mm = MmGet(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  // Differs from Linux: the old value is read before, not atomically with,
-  // the update (core has no exchange call yet).
-  Rlimit old = RlimitOf((*mm)->config().rlimits, *resource);
-  absl::Status status = (*mm)->SetRlimit(
-      *resource, Rlimit{req->limit().cur(), req->limit().max()});
-  if (status.ok()) {
-    resp->mutable_old_limit()->set_cur(old.cur);
-    resp->mutable_old_limit()->set_max(old.max);
-  }
-  return ToGrpcStatus(status, ctx);
 }
 
 grpc::Status MmServiceImpl::CreateFile(grpc::ServerContext* ctx,
@@ -125,234 +94,377 @@ grpc::Status MmServiceImpl::ListFiles(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status MmServiceImpl::Mmap(grpc::ServerContext* ctx,
-                                 const v1::MmapRequest* req,
-                                 v1::MmapResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<MmapArgs> args = MmapArgsFromProto(*req, *registry_);
-  if (!args.ok()) return ToGrpcStatus(args.status(), ctx);
-  absl::StatusOr<MmRef> mm = MmGet(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  absl::StatusOr<uint64_t> addr = (*mm)->DoMmap(*args);
-  if (addr.ok()) resp->set_addr(*addr);
-  return ToGrpcStatus(addr.status(), ctx);
+// ------------------------------------------------------------ operations
+// Each returns the status its unary RPC returns and fills the reply; the
+// unary handlers below and Batch call these, nothing else does the work.
+
+absl::Status MmServiceImpl::Run(const v1::SetRlimitRequest& req,
+                                v1::SetRlimitResponse* resp) {
+  ASSIGN_OR_RETURN(RlimitResource resource,
+                   RlimitResourceFromProto(req.resource()));
+  if (!req.has_limit()) return MalformedRequest("limit is required");
+  ASSIGN_OR_RETURN(MmRef mm, MmGet(req.pid()));
+  // Differs from Linux: the old value is read before, not atomically with,
+  // the update (core has no exchange call yet).
+  Rlimit old = RlimitOf(mm->config().rlimits, resource);
+  RETURN_IF_ERROR(
+      mm->SetRlimit(resource, Rlimit{req.limit().cur(), req.limit().max()}));
+  resp->mutable_old_limit()->set_cur(old.cur);
+  resp->mutable_old_limit()->set_max(old.max);
+  return absl::OkStatus();
 }
 
-grpc::Status MmServiceImpl::Munmap(grpc::ServerContext* ctx,
-                                   const v1::MunmapRequest* req,
-                                   v1::MunmapResponse* /*resp*/) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<MmRef> mm = MmGet(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  return ToGrpcStatus((*mm)->DoMunmap(req->addr(), req->len()), ctx);
+absl::Status MmServiceImpl::Run(const v1::RemoveProcessRequest& req,
+                                v1::RemoveProcessResponse* /*resp*/) {
+  RETURN_IF_ERROR(ValidatePid(req.pid()));
+  return registry_->RemoveProcess(req.pid());
 }
 
-grpc::Status MmServiceImpl::Mprotect(grpc::ServerContext* ctx,
-                                     const v1::MprotectRequest* req,
-                                     v1::MprotectResponse* /*resp*/) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<MmRef> mm = MmGet(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  return ToGrpcStatus((*mm)->Mprotect(req->addr(), req->len(), req->prot()),
-                      ctx);
+absl::Status MmServiceImpl::Run(const v1::MmapRequest& req,
+                                v1::MmapResponse* resp) {
+  ASSIGN_OR_RETURN(MmapArgs args, MmapArgsFromProto(req, *registry_));
+  ASSIGN_OR_RETURN(MmRef mm, MmGet(req.pid()));
+  ASSIGN_OR_RETURN(uint64_t addr, mm->DoMmap(args));
+  resp->set_addr(addr);
+  return absl::OkStatus();
 }
 
-grpc::Status MmServiceImpl::Mremap(grpc::ServerContext* ctx,
-                                   const v1::MremapRequest* req,
-                                   v1::MremapResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<MmRef> mm = MmGet(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  absl::StatusOr<uint64_t> addr =
-      (*mm)->Mremap(req->old_addr(), req->old_len(), req->new_len(),
-                    req->flags(), req->new_addr());
-  if (addr.ok()) resp->set_addr(*addr);
-  return ToGrpcStatus(addr.status(), ctx);
+absl::Status MmServiceImpl::Run(const v1::MunmapRequest& req,
+                                v1::MunmapResponse* /*resp*/) {
+  ASSIGN_OR_RETURN(MmRef mm, MmGet(req.pid()));
+  return mm->DoMunmap(req.addr(), req.len());
 }
 
-grpc::Status MmServiceImpl::Brk(grpc::ServerContext* ctx,
-                                const v1::BrkRequest* req,
+absl::Status MmServiceImpl::Run(const v1::MprotectRequest& req,
+                                v1::MprotectResponse* /*resp*/) {
+  ASSIGN_OR_RETURN(MmRef mm, MmGet(req.pid()));
+  return mm->Mprotect(req.addr(), req.len(), req.prot());
+}
+
+absl::Status MmServiceImpl::Run(const v1::MremapRequest& req,
+                                v1::MremapResponse* resp) {
+  ASSIGN_OR_RETURN(MmRef mm, MmGet(req.pid()));
+  ASSIGN_OR_RETURN(uint64_t addr,
+                   mm->Mremap(req.old_addr(), req.old_len(), req.new_len(),
+                              req.flags(), req.new_addr()));
+  resp->set_addr(addr);
+  return absl::OkStatus();
+}
+
+absl::Status MmServiceImpl::Run(const v1::BrkRequest& req,
                                 v1::BrkResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<MmRef> mm = MmGet(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  ASSIGN_OR_RETURN(MmRef mm, MmGet(req.pid()));
   // brk(2) does not fail: it returns the old break when it cannot move.
-  resp->set_brk((*mm)->Brk(req->brk()));
-  return grpc::Status::OK;
+  resp->set_brk(mm->Brk(req.brk()));
+  return absl::OkStatus();
 }
 
-grpc::Status MmServiceImpl::Mlock(grpc::ServerContext* ctx,
-                                  const v1::MlockRequest* req,
-                                  v1::MlockResponse* /*resp*/) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<MmRef> mm = MmGet(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  return ToGrpcStatus((*mm)->Mlock(req->addr(), req->len(), req->flags()), ctx);
+absl::Status MmServiceImpl::Run(const v1::MlockRequest& req,
+                                v1::MlockResponse* /*resp*/) {
+  ASSIGN_OR_RETURN(MmRef mm, MmGet(req.pid()));
+  return mm->Mlock(req.addr(), req.len(), req.flags());
 }
 
-grpc::Status MmServiceImpl::Munlock(grpc::ServerContext* ctx,
-                                    const v1::MunlockRequest* req,
-                                    v1::MunlockResponse* /*resp*/) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<MmRef> mm = MmGet(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  return ToGrpcStatus((*mm)->Munlock(req->addr(), req->len()), ctx);
+absl::Status MmServiceImpl::Run(const v1::MunlockRequest& req,
+                                v1::MunlockResponse* /*resp*/) {
+  ASSIGN_OR_RETURN(MmRef mm, MmGet(req.pid()));
+  return mm->Munlock(req.addr(), req.len());
 }
 
-grpc::Status MmServiceImpl::Mlockall(grpc::ServerContext* ctx,
-                                     const v1::MlockallRequest* req,
-                                     v1::MlockallResponse* /*resp*/) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<MmRef> mm = MmGet(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  return ToGrpcStatus((*mm)->Mlockall(req->flags()), ctx);
+absl::Status MmServiceImpl::Run(const v1::MlockallRequest& req,
+                                v1::MlockallResponse* /*resp*/) {
+  ASSIGN_OR_RETURN(MmRef mm, MmGet(req.pid()));
+  return mm->Mlockall(req.flags());
 }
 
-grpc::Status MmServiceImpl::Munlockall(grpc::ServerContext* ctx,
-                                       const v1::MunlockallRequest* req,
-                                       v1::MunlockallResponse* /*resp*/) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<MmRef> mm = MmGet(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  return ToGrpcStatus((*mm)->Munlockall(), ctx);
+absl::Status MmServiceImpl::Run(const v1::MunlockallRequest& req,
+                                v1::MunlockallResponse* /*resp*/) {
+  ASSIGN_OR_RETURN(MmRef mm, MmGet(req.pid()));
+  return mm->Munlockall();
 }
 
-grpc::Status MmServiceImpl::Madvise(grpc::ServerContext* ctx,
-                                    const v1::MadviseRequest* req,
-                                    v1::MadviseResponse* /*resp*/) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<MmRef> mm = MmGet(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  return ToGrpcStatus((*mm)->Madvise(req->addr(), req->len(), req->advice()),
-                      ctx);
+absl::Status MmServiceImpl::Run(const v1::MadviseRequest& req,
+                                v1::MadviseResponse* /*resp*/) {
+  ASSIGN_OR_RETURN(MmRef mm, MmGet(req.pid()));
+  return mm->Madvise(req.addr(), req.len(), req.advice());
 }
 
-grpc::Status MmServiceImpl::FindVma(grpc::ServerContext* ctx,
-                                    const v1::FindVmaRequest* req,
-                                    v1::FindVmaResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  if (!v1::FindMode_IsValid(req->mode())) {
-    return ToGrpcStatus(MalformedRequest("unknown mode"), ctx);
+absl::Status MmServiceImpl::Run(const v1::FindVmaRequest& req,
+                                v1::FindVmaResponse* resp) {
+  if (!v1::FindMode_IsValid(req.mode())) {
+    return MalformedRequest("unknown mode");
   }
-  absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
+  ASSIGN_OR_RETURN(std::shared_ptr<const MmStruct> mm, MmPeek(req.pid()));
   std::optional<Vma> vma;
   std::optional<Vma> prev;
-  switch (req->mode()) {
+  switch (req.mode()) {
     case v1::FIND_VMA_PREV:
-      std::tie(vma, prev) = (*mm)->FindVmaPrev(req->addr());
+      std::tie(vma, prev) = mm->FindVmaPrev(req.addr());
       break;
     case v1::VMA_LOOKUP:
-      vma = (*mm)->VmaLookup(req->addr());
+      vma = mm->VmaLookup(req.addr());
       break;
     case v1::FIND_INTERSECTION:
-      vma = (*mm)->FindVmaIntersection(req->addr(), req->end());
+      vma = mm->FindVmaIntersection(req.addr(), req.end());
       break;
     default:
-      vma = (*mm)->FindVma(req->addr());
+      vma = mm->FindVma(req.addr());
   }
   if (vma.has_value()) VmaToProto(*vma, resp->mutable_vma());
   if (prev.has_value()) VmaToProto(*prev, resp->mutable_prev());
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
-grpc::Status MmServiceImpl::GetUnmappedArea(
-    grpc::ServerContext* ctx, const v1::GetUnmappedAreaRequest* req,
-    v1::GetUnmappedAreaResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
+absl::Status MmServiceImpl::Run(const v1::GetUnmappedAreaRequest& req,
+                                v1::GetUnmappedAreaResponse* resp) {
   std::shared_ptr<const SimFile> file;
-  if (!req->file().empty()) {
-    absl::StatusOr<std::shared_ptr<const SimFile>> f =
-        registry_->LookupFile(req->file());
-    if (!f.ok()) return ToGrpcStatus(f.status(), ctx);
-    file = *std::move(f);
+  if (!req.file().empty()) {
+    ASSIGN_OR_RETURN(file, registry_->LookupFile(req.file()));
   }
-  absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  absl::StatusOr<uint64_t> addr = (*mm)->GetUnmappedArea(
-      file.get(), req->addr(), req->len(), req->pgoff(), req->flags());
-  if (addr.ok()) resp->set_addr(*addr);
-  return ToGrpcStatus(addr.status(), ctx);
+  ASSIGN_OR_RETURN(std::shared_ptr<const MmStruct> mm, MmPeek(req.pid()));
+  ASSIGN_OR_RETURN(uint64_t addr,
+                   mm->GetUnmappedArea(file.get(), req.addr(), req.len(),
+                                       req.pgoff(), req.flags()));
+  resp->set_addr(addr);
+  return absl::OkStatus();
 }
 
-grpc::Status MmServiceImpl::GetMm(grpc::ServerContext* ctx,
-                                  const v1::GetMmRequest* req,
-                                  v1::GetMmResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  MmToProto(req->pid(), **mm, resp);
-  return grpc::Status::OK;
+absl::Status MmServiceImpl::Run(const v1::GetMmRequest& req,
+                                v1::GetMmResponse* resp) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const MmStruct> mm, MmPeek(req.pid()));
+  MmToProto(req.pid(), *mm, resp);
+  return absl::OkStatus();
 }
 
-grpc::Status MmServiceImpl::ListVmas(grpc::ServerContext* ctx,
-                                     const v1::ListVmasRequest* req,
-                                     v1::ListVmasResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  for (const Vma& vma : (*mm)->Vmas()) VmaToProto(vma, resp->add_vmas());
-  return grpc::Status::OK;
+absl::Status MmServiceImpl::Run(const v1::ListVmasRequest& req,
+                                v1::ListVmasResponse* resp) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const MmStruct> mm, MmPeek(req.pid()));
+  for (const Vma& vma : mm->Vmas()) VmaToProto(vma, resp->add_vmas());
+  return absl::OkStatus();
 }
 
-grpc::Status MmServiceImpl::GetMaps(grpc::ServerContext* ctx,
-                                    const v1::GetMapsRequest* req,
-                                    v1::GetMapsResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  resp->set_text((*mm)->ProcMaps());
-  return grpc::Status::OK;
+absl::Status MmServiceImpl::Run(const v1::GetMapsRequest& req,
+                                v1::GetMapsResponse* resp) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const MmStruct> mm, MmPeek(req.pid()));
+  resp->set_text(mm->ProcMaps());
+  return absl::OkStatus();
 }
 
 // Tasks call core with the pid itself: core pins what it needs (a clone
 // of a kernel thread has no mm to pin).
 
-grpc::Status MmServiceImpl::Clone(grpc::ServerContext* ctx,
-                                  const v1::CloneRequest* req,
-                                  v1::CloneResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::Status valid = ValidatePid(req->pid());
-  if (!valid.ok()) return ToGrpcStatus(valid, ctx);
-  absl::StatusOr<int> child = registry_->Clone(req->pid(), req->flags());
-  if (child.ok()) resp->set_pid(*child);
-  return ToGrpcStatus(child.status(), ctx);
+absl::Status MmServiceImpl::Run(const v1::CloneRequest& req,
+                                v1::CloneResponse* resp) {
+  RETURN_IF_ERROR(ValidatePid(req.pid()));
+  ASSIGN_OR_RETURN(int child, registry_->Clone(req.pid(), req.flags()));
+  resp->set_pid(child);
+  return absl::OkStatus();
 }
 
-grpc::Status MmServiceImpl::Fork(grpc::ServerContext* ctx,
-                                 const v1::ForkRequest* req,
-                                 v1::ForkResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::Status valid = ValidatePid(req->pid());
-  if (!valid.ok()) return ToGrpcStatus(valid, ctx);
-  absl::StatusOr<int> child = registry_->Fork(req->pid());
-  if (child.ok()) resp->set_pid(*child);
-  return ToGrpcStatus(child.status(), ctx);
+absl::Status MmServiceImpl::Run(const v1::ForkRequest& req,
+                                v1::ForkResponse* resp) {
+  RETURN_IF_ERROR(ValidatePid(req.pid()));
+  ASSIGN_OR_RETURN(int child, registry_->Fork(req.pid()));
+  resp->set_pid(child);
+  return absl::OkStatus();
 }
 
-grpc::Status MmServiceImpl::Exec(grpc::ServerContext* ctx,
-                                 const v1::ExecRequest* req,
-                                 v1::ExecResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::Status valid = ValidatePid(req->pid());
-  if (valid.ok() && !req->has_image()) {
-    valid = MalformedRequest("image is required");
+absl::Status MmServiceImpl::Run(const v1::ExecRequest& req,
+                                v1::ExecResponse* resp) {
+  RETURN_IF_ERROR(ValidatePid(req.pid()));
+  if (!req.has_image()) return MalformedRequest("image is required");
+  ASSIGN_OR_RETURN(int pid,
+                   registry_->Exec(req.pid(), ExecImageFromProto(req.image())));
+  resp->set_pid(pid);
+  return absl::OkStatus();
+}
+
+absl::Status MmServiceImpl::Run(const v1::ExitRequest& req,
+                                v1::ExitResponse* /*resp*/) {
+  RETURN_IF_ERROR(ValidatePid(req.pid()));
+  return registry_->Exit(req.pid());
+}
+
+absl::Status MmServiceImpl::Run(const v1::ScheduleRequest& req,
+                                v1::ScheduleResponse* /*resp*/) {
+  // pid 0 is meaningful here (the idle task); a CPU out of range is core's
+  // EINVAL.
+  if (req.pid() < 0) return MalformedRequest("pid must be >= 0");
+  return registry_->Schedule(req.cpu(), req.pid());
+}
+
+absl::Status MmServiceImpl::Run(const v1::TouchRequest& req,
+                                v1::TouchResponse* resp) {
+  RETURN_IF_ERROR(ValidatePid(req.pid()));
+  ASSIGN_OR_RETURN(FaultAccess access, FaultAccessFromProto(req.access()));
+  ASSIGN_OR_RETURN(TouchResult result,
+                   registry_->Touch(req.pid(), req.addr(), access,
+                                    /*user=*/!req.kernel_mode()));
+  TouchResultToProto(result, resp);
+  return absl::OkStatus();
+}
+
+absl::Status MmServiceImpl::Run(const v1::MincoreRequest& req,
+                                v1::MincoreResponse* resp) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const MmStruct> mm, MmPeek(req.pid()));
+  ASSIGN_OR_RETURN(std::vector<uint8_t> vec,
+                   mm->Mincore(req.start(), req.len()));
+  resp->set_vec(std::string(vec.begin(), vec.end()));
+  return absl::OkStatus();
+}
+
+absl::Status MmServiceImpl::Run(const v1::GetSmapsRequest& req,
+                                v1::GetSmapsResponse* resp) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const MmStruct> mm, MmPeek(req.pid()));
+  // Two snapshots: a fault between them may make text and counts differ.
+  resp->set_text(mm->ProcSmaps());
+  for (const VmaSmaps& smaps : mm->Smaps()) {
+    SmapsToProto(smaps, resp->add_regions());
   }
-  if (!valid.ok()) return ToGrpcStatus(valid, ctx);
-  absl::StatusOr<int> pid =
-      registry_->Exec(req->pid(), ExecImageFromProto(req->image()));
-  if (!pid.ok()) return ToGrpcStatus(pid.status(), ctx);
-  resp->set_pid(*pid);
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
-grpc::Status MmServiceImpl::Exit(grpc::ServerContext* ctx,
-                                 const v1::ExitRequest* req,
-                                 v1::ExitResponse* /*resp*/) {
+absl::Status MmServiceImpl::Run(const v1::GetStatusRequest& req,
+                                v1::GetStatusResponse* resp) {
+  RETURN_IF_ERROR(ValidatePid(req.pid()));
+  ASSIGN_OR_RETURN(std::string text, registry_->ProcStatus(req.pid()));
+  resp->set_text(std::move(text));
+  return absl::OkStatus();
+}
+
+// ------------------------------------------------------------ unary RPCs
+
+// The unary handler of an operation: Run() plus the status conversion.
+#define MMSIM_UNARY_RPC(Method)                                      \
+  grpc::Status MmServiceImpl::Method(grpc::ServerContext* ctx,       \
+                                     const v1::Method##Request* req, \
+                                     v1::Method##Response* resp) {   \
+    RETURN_IF_UNAUTHENTICATED(ctx);                                  \
+    return ToGrpcStatus(Run(*req, resp), ctx);                       \
+  }
+
+MMSIM_UNARY_RPC(SetRlimit)
+MMSIM_UNARY_RPC(RemoveProcess)
+MMSIM_UNARY_RPC(Mmap)
+MMSIM_UNARY_RPC(Munmap)
+MMSIM_UNARY_RPC(Mprotect)
+MMSIM_UNARY_RPC(Mremap)
+MMSIM_UNARY_RPC(Brk)
+MMSIM_UNARY_RPC(Mlock)
+MMSIM_UNARY_RPC(Munlock)
+MMSIM_UNARY_RPC(Mlockall)
+MMSIM_UNARY_RPC(Munlockall)
+MMSIM_UNARY_RPC(Madvise)
+MMSIM_UNARY_RPC(FindVma)
+MMSIM_UNARY_RPC(GetUnmappedArea)
+MMSIM_UNARY_RPC(GetMm)
+MMSIM_UNARY_RPC(ListVmas)
+MMSIM_UNARY_RPC(GetMaps)
+MMSIM_UNARY_RPC(Clone)
+MMSIM_UNARY_RPC(Fork)
+MMSIM_UNARY_RPC(Exec)
+MMSIM_UNARY_RPC(Exit)
+MMSIM_UNARY_RPC(Schedule)
+MMSIM_UNARY_RPC(Touch)
+MMSIM_UNARY_RPC(Mincore)
+MMSIM_UNARY_RPC(GetSmaps)
+MMSIM_UNARY_RPC(GetStatus)
+
+#undef MMSIM_UNARY_RPC
+
+// ------------------------------------------------------------ batches
+
+absl::Status MmServiceImpl::RunOp(const v1::BatchRequest::Op& op,
+                                  v1::BatchResponse::Result* result) {
   RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::Status valid = ValidatePid(req->pid());
-  if (!valid.ok()) return ToGrpcStatus(valid, ctx);
-  return ToGrpcStatus(registry_->Exit(req->pid()), ctx);
+  // The op and reply oneofs use the same field names.
+#define MMSIM_BATCH_OP(Case, field) \
+  case v1::BatchRequest::Op::Case:  \
+    return Run(op.field(), result->mutable_##field());
+  switch (op.op_case()) {
+    MMSIM_BATCH_OP(kMmap, mmap)
+    MMSIM_BATCH_OP(kMunmap, munmap)
+    MMSIM_BATCH_OP(kMprotect, mprotect)
+    MMSIM_BATCH_OP(kMremap, mremap)
+    MMSIM_BATCH_OP(kBrk, brk)
+    MMSIM_BATCH_OP(kMlock, mlock)
+    MMSIM_BATCH_OP(kMunlock, munlock)
+    MMSIM_BATCH_OP(kMlockall, mlockall)
+    MMSIM_BATCH_OP(kMunlockall, munlockall)
+    MMSIM_BATCH_OP(kMadvise, madvise)
+    MMSIM_BATCH_OP(kTouch, touch)
+    MMSIM_BATCH_OP(kMincore, mincore)
+    MMSIM_BATCH_OP(kFindVma, find_vma)
+    MMSIM_BATCH_OP(kGetUnmappedArea, get_unmapped_area)
+    MMSIM_BATCH_OP(kGetMm, get_mm)
+    MMSIM_BATCH_OP(kListVmas, list_vmas)
+    MMSIM_BATCH_OP(kGetMaps, get_maps)
+    MMSIM_BATCH_OP(kGetSmaps, get_smaps)
+    MMSIM_BATCH_OP(kGetStatus, get_status)
+    MMSIM_BATCH_OP(kSetRlimit, set_rlimit)
+    MMSIM_BATCH_OP(kClone, clone)
+    MMSIM_BATCH_OP(kFork, fork)
+    MMSIM_BATCH_OP(kExec, exec)
+    MMSIM_BATCH_OP(kExit, exit)
+    MMSIM_BATCH_OP(kRemoveProcess, remove_process)
+    MMSIM_BATCH_OP(kSchedule, schedule)
+    case v1::BatchRequest::Op::OP_NOT_SET:
+      break;
+  }
+#undef MMSIM_BATCH_OP
+  return MalformedRequest("op is unset or unknown");
+}
+
+bool MmServiceImpl::RunBatch(grpc::ServerContext* ctx,
+                             const v1::BatchRequest& req,
+                             v1::BatchResponse* resp) {
+  resp->set_id(req.id());
+  if (req.ops_size() > max_batch_ops_) {
+    ToOpStatus(MalformedRequest(absl::StrCat(req.ops_size(),
+                                             " ops, more than --max_batch_ops ",
+                                             max_batch_ops_)),
+               resp->mutable_status());
+    return true;
+  }
+  const auto deadline = ctx->deadline();
+  bool failed = false;
+  for (int i = 0; i < req.ops_size(); ++i) {
+    // Between two ops only: an op in progress finishes (its locks are
+    // RAII-scoped), the rest do not start. The deadline is checked before
+    // every op; IsCancelled() (a completion-queue poll, tens of µs: per op
+    // it made Batch no faster than unary calls) every kCancelCheckOps ops.
+    if (std::chrono::system_clock::now() >= deadline ||
+        (i % kCancelCheckOps == kCancelCheckOps - 1 && ctx->IsCancelled())) {
+      return false;
+    }
+    v1::BatchResponse::Result* result = resp->add_results();
+    absl::Status status =
+        failed && req.stop_on_error()
+            ? absl::CancelledError("not run: an earlier op failed")
+            : RunOp(req.ops(i), result);
+    if (!status.ok()) {
+      failed = true;
+      result->clear_reply();
+      ToOpStatus(status, result->mutable_status());
+    }
+  }
+  return true;
+}
+
+grpc::Status MmServiceImpl::Batch(
+    grpc::ServerContext* ctx,
+    grpc::ServerReaderWriter<v1::BatchResponse, v1::BatchRequest>* stream) {
+  RETURN_IF_UNAUTHENTICATED(ctx);
+  v1::BatchRequest req;
+  v1::BatchResponse resp;
+  while (stream->Read(&req)) {
+    resp.Clear();
+    if (!RunBatch(ctx, req, &resp) || !stream->Write(resp)) break;
+  }
+  if (std::chrono::system_clock::now() >= ctx->deadline()) {
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline");
+  }
+  return ctx->IsCancelled() ? grpc::Status::CANCELLED : grpc::Status::OK;
 }
 
 grpc::Status MmServiceImpl::CreateKernelThread(
@@ -365,44 +477,6 @@ grpc::Status MmServiceImpl::CreateKernelThread(
   absl::StatusOr<int> pid = registry_->CreateKernelThread(req->name());
   if (pid.ok()) resp->set_pid(*pid);
   return ToGrpcStatus(pid.status(), ctx);
-}
-
-grpc::Status MmServiceImpl::Schedule(grpc::ServerContext* ctx,
-                                     const v1::ScheduleRequest* req,
-                                     v1::ScheduleResponse* /*resp*/) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  // pid 0 is meaningful here (the idle task); a CPU out of range is core's
-  // EINVAL.
-  if (req->pid() < 0) {
-    return ToGrpcStatus(MalformedRequest("pid must be >= 0"), ctx);
-  }
-  return ToGrpcStatus(registry_->Schedule(req->cpu(), req->pid()), ctx);
-}
-
-grpc::Status MmServiceImpl::Touch(grpc::ServerContext* ctx,
-                                  const v1::TouchRequest* req,
-                                  v1::TouchResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<FaultAccess> access = FaultAccessFromProto(req->access());
-  absl::Status valid = ValidatePid(req->pid());
-  if (valid.ok()) valid = access.status();
-  if (!valid.ok()) return ToGrpcStatus(valid, ctx);
-  absl::StatusOr<TouchResult> result = registry_->Touch(
-      req->pid(), req->addr(), *access, /*user=*/!req->kernel_mode());
-  if (result.ok()) TouchResultToProto(*result, resp);
-  return ToGrpcStatus(result.status(), ctx);
-}
-
-grpc::Status MmServiceImpl::Mincore(grpc::ServerContext* ctx,
-                                    const v1::MincoreRequest* req,
-                                    v1::MincoreResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  absl::StatusOr<std::vector<uint8_t>> vec =
-      (*mm)->Mincore(req->start(), req->len());
-  if (vec.ok()) resp->set_vec(std::string(vec->begin(), vec->end()));
-  return ToGrpcStatus(vec.status(), ctx);
 }
 
 grpc::Status MmServiceImpl::Vmalloc(grpc::ServerContext* ctx,
@@ -430,31 +504,6 @@ grpc::Status MmServiceImpl::Reclaim(grpc::ServerContext* ctx,
   }
   resp->set_freed(registry_->Reclaim(req->pages(), /*locked_mm=*/nullptr));
   return grpc::Status::OK;
-}
-
-grpc::Status MmServiceImpl::GetSmaps(grpc::ServerContext* ctx,
-                                     const v1::GetSmapsRequest* req,
-                                     v1::GetSmapsResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::StatusOr<std::shared_ptr<const MmStruct>> mm = MmPeek(req->pid());
-  if (!mm.ok()) return ToGrpcStatus(mm.status(), ctx);
-  // Two snapshots: a fault between them may make text and counts differ.
-  resp->set_text((*mm)->ProcSmaps());
-  for (const VmaSmaps& smaps : (*mm)->Smaps()) {
-    SmapsToProto(smaps, resp->add_regions());
-  }
-  return grpc::Status::OK;
-}
-
-grpc::Status MmServiceImpl::GetStatus(grpc::ServerContext* ctx,
-                                      const v1::GetStatusRequest* req,
-                                      v1::GetStatusResponse* resp) {
-  RETURN_IF_UNAUTHENTICATED(ctx);
-  absl::Status valid = ValidatePid(req->pid());
-  if (!valid.ok()) return ToGrpcStatus(valid, ctx);
-  absl::StatusOr<std::string> text = registry_->ProcStatus(req->pid());
-  if (text.ok()) resp->set_text(*std::move(text));
-  return ToGrpcStatus(text.status(), ctx);
 }
 
 grpc::Status MmServiceImpl::ListTasks(grpc::ServerContext* ctx,

@@ -1,5 +1,9 @@
 // The mmsim.v1.MemoryManager service: a thin adapter from proto messages to
 // core calls (validate, call one core function, convert the result).
+//
+// Every operation that Batch can carry is written once, as a Run()
+// overload that returns an absl::Status and fills the reply; its unary
+// handler and Batch both call it, so the two answer alike.
 #ifndef MMSIM_SERVER_MM_SERVICE_IMPL_H_
 #define MMSIM_SERVER_MM_SERVICE_IMPL_H_
 
@@ -22,8 +26,17 @@ namespace mmsim::server {
 // handler must start with `RETURN_IF_UNAUTHENTICATED(ctx)` too).
 class MmServiceImpl final : public v1::MemoryManager::Service {
  public:
-  explicit MmServiceImpl(MmRegistry* registry, const TokenAuth* auth = nullptr)
-      : registry_(registry), auth_(auth) {}
+  // Default of mmsimd's --max_batch_ops: ops per BatchRequest.
+  static constexpr int kDefaultMaxBatchOps = 1024;
+  // A Batch notices a cancel within this many ops (the deadline at once).
+  static constexpr int kCancelCheckOps = 64;
+
+  // `max_batch_ops` (> 0) bounds the ops of one BatchRequest. With `auth`
+  // (not owned; outlives the service) every call must carry its token.
+  explicit MmServiceImpl(MmRegistry* registry,
+                         int max_batch_ops = kDefaultMaxBatchOps,
+                         const TokenAuth* auth = nullptr)
+      : registry_(registry), auth_(auth), max_batch_ops_(max_batch_ops) {}
 
   grpc::Status CreateProcess(grpc::ServerContext* ctx,
                              const v1::CreateProcessRequest* req,
@@ -124,8 +137,58 @@ class MmServiceImpl final : public v1::MemoryManager::Service {
   grpc::Status GetLockStats(grpc::ServerContext* ctx,
                             const v1::GetLockStatsRequest* req,
                             v1::GetLockStatsResponse* resp) override;
+  // Runs the ops of each request in order and answers each request with
+  // one response (see the proto). Checks for the deadline and cancellation
+  // between two ops: each op runs completely (its locks are scoped) or not
+  // at all, so a stopped stream has applied a prefix of its ops.
+  grpc::Status Batch(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<v1::BatchResponse, v1::BatchRequest>* stream)
+      override;
 
  private:
+  // One operation each, shared by the unary handler and Batch.
+  absl::Status Run(const v1::MmapRequest& req, v1::MmapResponse* resp);
+  absl::Status Run(const v1::MunmapRequest& req, v1::MunmapResponse* resp);
+  absl::Status Run(const v1::MprotectRequest& req, v1::MprotectResponse* resp);
+  absl::Status Run(const v1::MremapRequest& req, v1::MremapResponse* resp);
+  absl::Status Run(const v1::BrkRequest& req, v1::BrkResponse* resp);
+  absl::Status Run(const v1::MlockRequest& req, v1::MlockResponse* resp);
+  absl::Status Run(const v1::MunlockRequest& req, v1::MunlockResponse* resp);
+  absl::Status Run(const v1::MlockallRequest& req, v1::MlockallResponse* resp);
+  absl::Status Run(const v1::MunlockallRequest& req,
+                   v1::MunlockallResponse* resp);
+  absl::Status Run(const v1::MadviseRequest& req, v1::MadviseResponse* resp);
+  absl::Status Run(const v1::TouchRequest& req, v1::TouchResponse* resp);
+  absl::Status Run(const v1::MincoreRequest& req, v1::MincoreResponse* resp);
+  absl::Status Run(const v1::FindVmaRequest& req, v1::FindVmaResponse* resp);
+  absl::Status Run(const v1::GetUnmappedAreaRequest& req,
+                   v1::GetUnmappedAreaResponse* resp);
+  absl::Status Run(const v1::GetMmRequest& req, v1::GetMmResponse* resp);
+  absl::Status Run(const v1::ListVmasRequest& req, v1::ListVmasResponse* resp);
+  absl::Status Run(const v1::GetMapsRequest& req, v1::GetMapsResponse* resp);
+  absl::Status Run(const v1::GetSmapsRequest& req, v1::GetSmapsResponse* resp);
+  absl::Status Run(const v1::GetStatusRequest& req,
+                   v1::GetStatusResponse* resp);
+  absl::Status Run(const v1::SetRlimitRequest& req,
+                   v1::SetRlimitResponse* resp);
+  absl::Status Run(const v1::CloneRequest& req, v1::CloneResponse* resp);
+  absl::Status Run(const v1::ForkRequest& req, v1::ForkResponse* resp);
+  absl::Status Run(const v1::ExecRequest& req, v1::ExecResponse* resp);
+  absl::Status Run(const v1::ExitRequest& req, v1::ExitResponse* resp);
+  absl::Status Run(const v1::RemoveProcessRequest& req,
+                   v1::RemoveProcessResponse* resp);
+  absl::Status Run(const v1::ScheduleRequest& req, v1::ScheduleResponse* resp);
+  // Runs the ops of `req` into `resp`, or rejects it whole when it has more
+  // than max_batch_ops_ ops. Returns false when the call was cancelled or
+  // its deadline passed first: then only a prefix of the ops ran.
+  bool RunBatch(grpc::ServerContext* ctx, const v1::BatchRequest& req,
+                v1::BatchResponse* resp);
+  // Runs one op of a Batch into `result` (its reply is left unset on
+  // error). Errors: EINVAL for an unset op, else the op's own.
+  absl::Status RunOp(const v1::BatchRequest::Op& op,
+                     v1::BatchResponse::Result* result);
+
   // Pins the mm of `pid`. Errors: EINVAL for pid <= 0 (a missing field),
   // ESRCH.
   // For calls that change the mm: takes mm_users (get_task_mm).
@@ -140,6 +203,7 @@ class MmServiceImpl final : public v1::MemoryManager::Service {
 
   MmRegistry* const registry_;
   const TokenAuth* const auth_;
+  const int max_batch_ops_;
 };
 
 }  // namespace mmsim::server

@@ -31,6 +31,17 @@ TEST_F(BrkTest, GrowingAgainExtendsTheSameRegion) {
   EXPECT_EQ(mm_.Counters().map_count, 1);
 }
 
+// Linux: check_brk_limits() refuses a heap past TASK_SIZE; a break near
+// 2^64 (or one whose page rounding wraps to 0) keeps the old break.
+TEST_F(BrkTest, BreakPastTaskSizeKeepsTheOldBreak) {
+  Map(20, 1, kProtRead);  // a region above the heap
+  for (uint64_t brk : {kTaskSize, ~uint64_t{0} - 4095, ~uint64_t{0}}) {
+    EXPECT_EQ(mm_.Brk(brk), Page(4)) << brk;
+    EXPECT_EQ(mm_.Counters().map_count, 1);
+  }
+  mm_.ValidateMm();
+}
+
 TEST_F(BrkTest, UnalignedBreakIsKeptAndPagesRoundUp) {
   EXPECT_EQ(mm_.Brk(Page(5) + 10), Page(5) + 10);
   EXPECT_EQ(Layout(4, 3), "AA ");

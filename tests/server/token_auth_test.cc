@@ -133,7 +133,8 @@ class TokenAuthServerTest : public ::testing::Test {
 
   MmRegistry registry_;
   TokenAuth auth_{kToken};
-  MmServiceImpl service_{&registry_, &auth_};
+  MmServiceImpl service_{&registry_, MmServiceImpl::kDefaultMaxBatchOps,
+                         &auth_};
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
