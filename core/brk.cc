@@ -6,7 +6,7 @@
 
 namespace mmsim {
 
-uint64_t MmStruct::Brk(uint64_t brk) {
+uint64_t MmStruct::BrkUncounted(uint64_t brk) {
   WriteLock lock(&mmap_sem_);
   const uint64_t origbrk = layout_.brk;
   // CONFIG_COMPAT_BRK is off on x86-64 distributions: min_brk = start_brk.
@@ -79,6 +79,7 @@ absl::Status MmStruct::DoBrkFlagsLocked(uint64_t addr, uint64_t len) {
     Vma grown = *prev;
     grown.vm_end = addr + len;
     RekeyLocked(prev->vm_end, grown);
+    events_->CountMerge();
     expanded = true;
   }
   if (!expanded) {

@@ -85,10 +85,27 @@ MmPageStats MmStruct::PageStats() const {
   return stats;
 }
 
+MmSample MmStruct::Sample() const {
+  MmSample sample;
+  sample.mm = this;
+  sample.mm_id = mm_id;
+  {
+    ReadLock lock(&mmap_sem_);
+    sample.map_count = map_count_;
+    sample.total_vm = total_vm_;
+    sample.locked_vm = locked_vm_;
+    MutexLock ptl(&page_table_lock_);
+    sample.rss = rss_;
+  }
+  sample.mm_users = mm_users.load(std::memory_order_relaxed);
+  sample.mm_count = mm_count.load(std::memory_order_relaxed);
+  return sample;
+}
+
 // --- the fault handler ---
 
-FaultResult MmStruct::HandleMmFault(uint64_t addr, FaultAccess access,
-                                    bool user) {
+FaultResult MmStruct::HandleMmFaultUncounted(uint64_t addr, FaultAccess access,
+                                             bool user) {
   FaultResult result;
   if (addr >= kTaskSize) {
     // Kernel half. Only kernel-mode accesses to vmalloc space are legal:
@@ -389,7 +406,10 @@ FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr, FaultAccess access) {
       RssAddLocked(FrameKind::kAnon, 1);
       source = FaultSource::kAnonPage;
     }
-    if (copied) cow_faults_.fetch_add(1);
+    if (copied) {
+      cow_faults_.fetch_add(1);
+      result.cow = true;
+    }
     if (major) {
       maj_flt_.fetch_add(1);
       result.kind = FaultKind::kMajor;
@@ -546,8 +566,8 @@ bool MmStruct::RangeHasGuardLocked(uint64_t start, uint64_t end) const {
 
 // --- mincore ---
 
-absl::StatusOr<std::vector<uint8_t>> MmStruct::Mincore(uint64_t start,
-                                                       uint64_t len) const {
+absl::StatusOr<std::vector<uint8_t>> MmStruct::MincoreUncounted(
+    uint64_t start, uint64_t len) const {
   // Linux: mm/mincore.c sys_mincore().
   if (!PageAligned(start)) return LinuxError(EINVAL, "unaligned start");
   if (start > kTaskSize || len > kTaskSize - start) {

@@ -46,7 +46,8 @@ bool BehaviorValid(int advice) {
 
 }  // namespace
 
-absl::Status MmStruct::Madvise(uint64_t start, uint64_t len_in, int advice) {
+absl::Status MmStruct::MadviseUncounted(uint64_t start, uint64_t len_in,
+                                        int advice) {
   if (!BehaviorValid(advice)) {
     // Differs from Linux: MADV_HWPOISON / MADV_SOFT_OFFLINE need
     // CAP_SYS_ADMIN and real pages; mmsim rejects them as unknown.

@@ -53,7 +53,7 @@ absl::Status MmStruct::ApplyVmaLockFlagsLocked(uint64_t start, uint64_t end,
   return absl::OkStatus();
 }
 
-absl::Status MmStruct::Mlock(uint64_t start, uint64_t len, int flags) {
+absl::Status MmStruct::MlockUncounted(uint64_t start, uint64_t len, int flags) {
   // Linux: mlock2(): only MLOCK_ONFAULT.
   if (flags & ~kMlockOnfault) return LinuxError(EINVAL, "unknown mlock2 flags");
   uint64_t vm_flags = kVmLocked;
@@ -101,7 +101,7 @@ absl::Status MmStruct::Mlock(uint64_t start, uint64_t len, int flags) {
   return status;
 }
 
-absl::Status MmStruct::Munlock(uint64_t start, uint64_t len) {
+absl::Status MmStruct::MunlockUncounted(uint64_t start, uint64_t len) {
   WriteLock lock(&mmap_sem_);
   len = PageAlign(len + (start & ~kPageMask));
   start &= kPageMask;
@@ -110,7 +110,7 @@ absl::Status MmStruct::Munlock(uint64_t start, uint64_t len) {
   return status;
 }
 
-absl::Status MmStruct::Mlockall(int flags) {
+absl::Status MmStruct::MlockallUncounted(int flags) {
   if (flags == 0 || (flags & ~(kMclCurrent | kMclFuture | kMclOnfault)) ||
       flags == kMclOnfault) {
     return LinuxError(EINVAL, "bad mlockall flags");
@@ -130,7 +130,7 @@ absl::Status MmStruct::Mlockall(int flags) {
   return absl::OkStatus();
 }
 
-absl::Status MmStruct::Munlockall() {
+absl::Status MmStruct::MunlockallUncounted() {
   WriteLock lock(&mmap_sem_);
   ApplyMlockallFlagsLocked(0);
   ValidateIfDebugLocked();

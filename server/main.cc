@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -50,8 +51,11 @@ ABSL_FLAG(uint64_t, swap_pages, uint64_t{1} << 20,
 ABSL_FLAG(int, cpus, 2, "simulated CPUs (1 to 64: cpu_vm_mask is 64 bits)");
 ABSL_FLAG(int, max_tasks, 1 << 20,
           "most tasks at once; clone/fork beyond it fail with EAGAIN");
-ABSL_FLAG(int, metrics_max_pids, 100,
-          "export per-process metrics for at most this many processes");
+ABSL_FLAG(int, metrics_top_pids, 10,
+          "export per-process metrics for the N processes with the largest "
+          "rss (0: none)");
+ABSL_FLAG(std::string, metrics_pids, "",
+          "comma list of pids that always get per-process metrics (\"7,12\")");
 ABSL_FLAG(std::string, port_file, "",
           "if set, write \"grpc_port=N\\nmetrics_port=M\\n\" to this file "
           "once both are listening");
@@ -142,8 +146,8 @@ absl::StatusOr<SystemConfig> SystemConfigFromFlags() {
   config.max_tasks = absl::GetFlag(FLAGS_max_tasks);
   SetLockTimingEnabled(absl::GetFlag(FLAGS_lock_timing));
   if (config.mm.max_map_count <= 0) return Bad("--max_map_count must be > 0");
-  if (absl::GetFlag(FLAGS_metrics_max_pids) < 0) {
-    return Bad("--metrics_max_pids must be >= 0");
+  if (absl::GetFlag(FLAGS_metrics_top_pids) < 0) {
+    return Bad("--metrics_top_pids must be >= 0");
   }
   if (config.phys.frames == 0 || config.phys.frames > kMaxPages) {
     return Bad(absl::StrCat("--frames must be in [1, ", kMaxPages, "]"));
@@ -276,8 +280,16 @@ int Run(const sigset_t& stop_signals) {
 
   auto metrics = std::make_shared<prometheus::Registry>();
   RpcMetrics rpc_metrics(metrics.get());
+  absl::StatusOr<std::vector<int>> metrics_pids =
+      ParsePidList(absl::GetFlag(FLAGS_metrics_pids));
+  if (!metrics_pids.ok()) {
+    std::fprintf(stderr, "mmsimd: --metrics_pids: %s\n",
+                 std::string(metrics_pids.status().message()).c_str());
+    return 2;
+  }
   auto collector = std::make_shared<MmMetricsCollector>(
-      &registry, absl::GetFlag(FLAGS_metrics_max_pids));
+      &registry, MetricsOptions{absl::GetFlag(FLAGS_metrics_top_pids),
+                                *std::move(metrics_pids)});
   std::unique_ptr<prometheus::Exposer> exposer;
   int metrics_port = 0;
   const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);

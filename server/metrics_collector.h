@@ -1,20 +1,23 @@
-// Prometheus metrics of the server (a first set; the full metrics are a
-// later issue):
-//   mmsim_processes                      gauge, number of processes
-//   mmsim_map_count{pid}                 gauge, regions of each process
-//   mmsim_total_vm_bytes{pid}            gauge, total_vm of each process
-//   mmsim_rpcs_total{method,code}        counter, finished RPCs
-//   mmsim_rpcs_in_flight                 gauge, RPCs started, not finished
-// Per-process series exist for at most `max_pids` processes (the lowest
-// pids), so label cardinality stays bounded however many processes exist.
+// Prometheus metrics of the server. The names, types and labels are the
+// contract in the README's metrics section (and the dashboard's): per
+// process (pid label, selected pids only), across all mms (histograms and
+// sums, fixed cardinality), system gauges, event counters, RPCs.
+//
+// Per-process series exist for the top `top_pids` mms by rss plus the pids
+// named in `pids`, so label cardinality stays bounded however many
+// processes exist. A scrape is one pass over the mms (MmRegistry::
+// SampleMms) with a bounded heap for the top N.
 #ifndef MMSIM_SERVER_METRICS_COLLECTOR_H_
 #define MMSIM_SERVER_METRICS_COLLECTOR_H_
 
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/mm_registry.h"
 #include "grpcpp/support/server_interceptor.h"
@@ -23,35 +26,50 @@
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
 
 namespace mmsim::server {
 
-// Reads core's counters when scraped; nothing on the RPC path. Thread-safe.
-// Does not own `registry`, which must outlive the collector.
+struct MetricsOptions {
+  int top_pids = 10;      // per-pid series for the N largest mms by rss
+  std::vector<int> pids;  // and for these pids, whatever their rss
+};
+
+// Parses --metrics_pids: "" or a comma list of pids > 0 ("7,12").
+// Errors: INVALID_ARGUMENT.
+absl::StatusOr<std::vector<int>> ParsePidList(absl::string_view text);
+
+// Reads core's counters when scraped; nothing on the RPC path. Thread-safe
+// (scrapes are serialized). Does not own `registry`, which must outlive
+// the collector.
 class MmMetricsCollector : public prometheus::Collectable {
  public:
-  MmMetricsCollector(MmRegistry* registry, int max_pids)
-      : registry_(registry), max_pids_(max_pids) {}
+  MmMetricsCollector(MmRegistry* registry, MetricsOptions options)
+      : registry_(registry), options_(std::move(options)) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
   MmRegistry* const registry_;
-  const int max_pids_;
+  const MetricsOptions options_;
+  mutable std::mutex mu_;                  // one scrape at a time
+  mutable std::vector<MmSample> samples_;  // reused between scrapes
 };
 
-// Counts finished RPCs by method and status code. The families are built in
-// the constructor (prometheus-cpp throws on bad names: at startup only).
-// Thread-safe.
+// Counts finished RPCs by method and status code and times them. The
+// families are built in the constructor (prometheus-cpp throws on bad
+// names: at startup only). Thread-safe.
 class RpcMetrics {
  public:
   explicit RpcMetrics(prometheus::Registry* registry);
 
-  // Counts one RPC. `full_method` is "/package.Service/Method"; methods
-  // outside mmsim.v1.MemoryManager are counted as "other".
-  void Record(absl::string_view full_method, grpc::StatusCode code);
+  // Counts one RPC that took `seconds` (server side). `full_method` is
+  // "/package.Service/Method"; methods outside mmsim.v1.MemoryManager are
+  // counted as "other".
+  void Record(absl::string_view full_method, grpc::StatusCode code,
+              double seconds);
 
   // RPCs (of every service) that started and have not finished.
   void RpcStarted() { in_flight_.Increment(); }
@@ -63,9 +81,13 @@ class RpcMetrics {
   NewInterceptorFactory();
 
  private:
+  absl::string_view MethodLabel(absl::string_view full_method) const;
+
   prometheus::Family<prometheus::Counter>& rpcs_;
+  prometheus::Family<prometheus::Histogram>& durations_;
   prometheus::Gauge& in_flight_;
-  absl::flat_hash_set<std::string> methods_;  // MemoryManager's, immutable
+  // MemoryManager's methods and "other": immutable after construction.
+  absl::flat_hash_map<std::string, prometheus::Histogram*> by_method_;
 };
 
 }  // namespace mmsim::server

@@ -260,9 +260,9 @@ TEST_F(E2eTest, MmctlDrivesTheServerAndMetricsAreScraped) {
         Run({"/usr/bin/curl", "-sf", "--max-time", "20",
              absl::StrCat("http://127.0.0.1:", metrics_port_, "/metrics")});
     ASSERT_EQ(scrape.exit_code, 0) << scrape.err;
-    EXPECT_THAT(scrape.out, HasSubstr("mmsim_processes 1"));
-    EXPECT_THAT(scrape.out,
-                HasSubstr(absl::StrCat("mmsim_map_count{pid=\"", pid, "\"}")));
+    EXPECT_THAT(scrape.out, HasSubstr("mmsim_tasks{kind=\"process\"} 1"));
+    EXPECT_THAT(scrape.out, HasSubstr(absl::StrCat("mmsim_process_vmas{pid=\"",
+                                                   pid, "\"}")));
     EXPECT_THAT(scrape.out,
                 HasSubstr("mmsim_rpcs_total{code=\"INVALID_ARGUMENT\","
                           "method=\"Munmap\"} 1"));

@@ -1018,51 +1018,7 @@ TEST_F(MmServiceTest, ShutdownGracefullyDoesNotWaitForIdleClients) {
   EXPECT_EQ(LinuxErrno(pid.status()), std::nullopt);
 }
 
-TEST_F(MmServiceTest, CollectorExportsProcessGauges) {
-  const int pid = NewProcess();
-  MmMetricsCollector collector(&registry_, /*max_pids=*/1);
-  NewProcess();  // beyond max_pids: no per-pid series
-  const std::string text =
-      prometheus::TextSerializer().Serialize(collector.Collect());
-  EXPECT_THAT(text, HasSubstr("mmsim_processes 2"));
-  absl::StatusOr<v1::GetMmResponse> mm = client_->GetMm(pid);
-  ASSERT_TRUE(mm.ok());
-  EXPECT_THAT(text, HasSubstr(absl::StrCat("mmsim_map_count{pid=\"", pid,
-                                           "\"} ", mm->map_count())));
-  EXPECT_THAT(text,
-              HasSubstr(absl::StrCat("mmsim_total_vm_bytes{pid=\"", pid, "\"} ",
-                                     mm->total_vm() * kPageSize)));
-  EXPECT_THAT(text, Not(HasSubstr(absl::StrCat("pid=\"", pid + 1, "\""))));
-}
-
-TEST_F(MmServiceTest, CollectorExportsRssAndMemory) {
-  const int pid = NewProcess();
-  absl::StatusOr<v1::GetMmResponse> mm = client_->GetMm(pid);
-  ASSERT_TRUE(mm.ok());
-  const uint64_t heap = mm->layout().start_brk();
-  for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(
-        client_->Touch(pid, heap + i * kPageSize, v1::FAULT_ACCESS_WRITE).ok());
-  }
-  MmMetricsCollector collector(&registry_, /*max_pids=*/10);
-  const std::string text =
-      prometheus::TextSerializer().Serialize(collector.Collect());
-  mm = client_->GetMm(pid);
-  ASSERT_TRUE(mm.ok());
-  ASSERT_EQ(mm->pages().rss_anon(), 3u);
-  EXPECT_THAT(text,
-              HasSubstr(absl::StrCat("mmsim_rss_bytes{pid=\"", pid,
-                                     "\",type=\"anon\"} ", 3 * kPageSize)));
-  EXPECT_THAT(text, HasSubstr(absl::StrCat("mmsim_rss_bytes{pid=\"", pid,
-                                           "\",type=\"swap\"} 0")));
-  EXPECT_THAT(text, HasSubstr("mmsim_mmlist_nr 2"));
-  const SystemStats stats = registry_.Stats();
-  EXPECT_THAT(
-      text, HasSubstr(absl::StrCat("mmsim_memory_free_bytes ",
-                                   stats.phys.frames_free * kPageSize, "\n")));
-  EXPECT_THAT(text, HasSubstr("# TYPE mmsim_oom_kills_total counter"));
-  EXPECT_THAT(text, HasSubstr("mmsim_oom_kills_total 0"));
-}
+// The collector itself: tests/server/metrics_test.cc.
 
 // GetLockStats reports core's lock statistics: a region change takes
 // mmap_sem for writing, a fault for reading.
