@@ -7,6 +7,8 @@ Steps (each can be skipped with --skip NAME):
   api      grpc_api_bench: the callback over the synchronous gRPC API
   sweep    mmload against a fresh mmsimd: every scenario at concurrency
            1, 8, 32, 128; ratios against `ping` at the same concurrency
+  batch    mmload --stream --batch N (the Batch RPC) over unary mmload at
+           the same concurrency: operations/s ratio, target >= 20
   h2load   h2load (nghttp2) with pre-encoded gRPC frames against Ping and
            Touch, beside mmload at the same concurrency: the two must agree
 Results go to bench/results/<step>.json and <step>.md. Every ratio is
@@ -25,8 +27,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
-SCENARIOS = ["ping", "fault-storm", "map-churn", "mixed-shared", "private",
-             "fork-exit", "pressure"]
+SCENARIOS = ["ping", "fault-storm", "find-vma", "map-churn", "mixed-shared",
+             "private", "fork-exit", "pressure"]
+BATCH_SCENARIOS = ["fault-storm", "find-vma", "map-churn"]
+BATCH_SIZES = [16, 64, 256]
 
 
 def machine():
@@ -140,29 +144,37 @@ def free_port():
         return s.getsockname()[1]
 
 
-def step_sweep(build, seconds, concurrencies, reps):
-    mmsimd = os.path.join(build, "server", "mmsimd")
-    mmload = os.path.join(build, "client", "mmload")
+def start_mmsimd(build):
+    """A fresh mmsimd on free loopback ports; returns (process, port)."""
     port, mport = free_port(), free_port()
     server = subprocess.Popen(
-        [mmsimd, "--grpc_address=127.0.0.1:%d" % port,
+        [os.path.join(build, "server", "mmsimd"),
+         "--grpc_address=127.0.0.1:%d" % port,
          "--metrics_address=127.0.0.1:%d" % mport, "--frames=32768"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    return server, port
+
+
+def mmload(build, port, seconds, *flags):
+    out = subprocess.run(
+        [os.path.join(build, "client", "mmload"),
+         "--server=127.0.0.1:%d" % port, "--duration=%ss" % seconds,
+         "--warmup=0.5s", "--output=json", "--max_error_rate=1"] + list(flags),
+        check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def step_sweep(build, seconds, concurrencies, reps):
+    server, port = start_mmsimd(build)
     try:
-        time.sleep(1.0)
         results = {}
         for scenario in SCENARIOS:
             for c in concurrencies:
-                runs = []
-                for _ in range(reps):
-                    out = subprocess.run(
-                        [mmload, "--server=127.0.0.1:%d" % port,
-                         "--scenario=" + scenario, "--concurrency=%d" % c,
-                         "--connections=%d" % min(c, 4),
-                         "--duration=%ss" % seconds, "--warmup=0.5s",
-                         "--output=json", "--max_error_rate=1"],
-                        check=True, capture_output=True, text=True).stdout
-                    runs.append(json.loads(out))
+                runs = [mmload(build, port, seconds, "--scenario=" + scenario,
+                               "--concurrency=%d" % c,
+                               "--connections=%d" % min(c, 4))
+                        for _ in range(reps)]
                 results["%s/%d" % (scenario, c)] = runs
                 print("%-13s c=%-4d %8.0f calls/s" % (
                     scenario, c,
@@ -196,6 +208,47 @@ def step_sweep(build, seconds, concurrencies, reps):
                      "results": results}, "\n".join(md))
 
 
+def step_batch(build, seconds, concurrency, reps):
+    server, port = start_mmsimd(build)
+    rows = []
+    try:
+        for scenario in BATCH_SCENARIOS:
+            common = ["--scenario=" + scenario,
+                      "--concurrency=%d" % concurrency,
+                      "--connections=%d" % min(concurrency, 4)]
+            unary, batched = [], {n: [] for n in BATCH_SIZES}
+            for _ in range(reps):  # interleaved: each ratio from one round
+                unary.append(mmload(build, port, seconds, *common))
+                for n in BATCH_SIZES:
+                    batched[n].append(mmload(build, port, seconds, *common,
+                                             "--stream", "--batch=%d" % n))
+            u = [r["calls_per_second"] for r in unary]
+            for n in BATCH_SIZES:
+                b = [r["calls_per_second"] for r in batched[n]]
+                rows.append({"scenario": scenario, "batch": n,
+                             "unary": spread(u), "batched": spread(b),
+                             "ratio": spread([x / y for x, y in zip(b, u)]),
+                             "errors": sum(r["errors"] for r in batched[n])})
+                print("%-13s batch %-4d %.1fx" % (
+                    scenario, n, rows[-1]["ratio"]["median"]), file=sys.stderr)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    md = ["## Batch stream over unary calls", "", machine_line(), "",
+          "mmload at concurrency %d, %g s per run, %d rounds; ratio = "
+          "operations/s of `--stream --batch N` over unary calls in the "
+          "same round (target: >= 20)." % (concurrency, seconds, reps), "",
+          "| scenario | batch | unary ops/s | batched ops/s | ratio (median; min-max) | errors |",
+          "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        md.append("| %s | %d | %.0f | %.0f | %.1f (%.1f-%.1f) | %d |" % (
+            r["scenario"], r["batch"], r["unary"]["median"],
+            r["batched"]["median"], r["ratio"]["median"], r["ratio"]["min"],
+            r["ratio"]["max"], r["errors"]))
+    md.append("")
+    write("batch", {"machine": machine(), "rows": rows}, "\n".join(md))
+
+
 def varint(n):
     out = bytearray()
     while True:
@@ -219,18 +272,29 @@ def touch_request(pid, addr):
     return (b"\x08" + varint(pid) + b"\x10" + varint(addr) + b"\x18\x01")
 
 
-def step_h2load(build, seconds, streams):
-    mmsimd = os.path.join(build, "server", "mmsimd")
-    mmload = os.path.join(build, "client", "mmload")
+def h2load(port, rpc, path, seconds, streams):
+    """h2load's requests/s and status line for one pre-encoded call."""
+    out = subprocess.run(
+        ["h2load", "-D", "%g" % seconds, "--warm-up-time=1",
+         "-c", "1", "-m", str(streams),
+         "-H", "content-type: application/grpc", "-H", "te: trailers",
+         "-d", path,
+         "http://127.0.0.1:%d/mmsim.v1.MemoryManager/%s" % (port, rpc)],
+        check=True, capture_output=True, text=True).stdout
+    rps, status = None, None
+    for line in out.splitlines():
+        if line.startswith("finished in"):
+            rps = float(line.split(",")[1].split()[0])
+        if line.startswith("status codes:"):
+            status = line.strip()
+    return rps, status
+
+
+def step_h2load(build, seconds, streams, reps):
     mmctl = os.path.join(build, "client", "mmctl")
-    port, mport = free_port(), free_port()
-    server = subprocess.Popen(
-        [mmsimd, "--grpc_address=127.0.0.1:%d" % port,
-         "--metrics_address=127.0.0.1:%d" % mport],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port = start_mmsimd(build)
     rows = []
     try:
-        time.sleep(1.0)
         ctl = [mmctl, "--server=127.0.0.1:%d" % port]
         pid = int(subprocess.run(ctl + ["create"], check=True,
                                  capture_output=True, text=True).stdout)
@@ -245,46 +309,34 @@ def step_h2load(build, seconds, streams):
                 path = os.path.join(tmp, rpc + ".bin")
                 with open(path, "wb") as f:
                     f.write(body)
-                out = subprocess.run(
-                    ["h2load", "-D", "%g" % seconds, "--warm-up-time=1",
-                     "-c", "1", "-m", str(streams),
-                     "-H", "content-type: application/grpc",
-                     "-H", "te: trailers", "-d", path,
-                     "http://127.0.0.1:%d/mmsim.v1.MemoryManager/%s" % (port, rpc)],
-                    check=True, capture_output=True, text=True).stdout
-                h2 = None
-                ok = None
-                for line in out.splitlines():
-                    if line.startswith("finished in"):
-                        h2 = float(line.split(",")[1].split()[0])
-                    if line.startswith("status codes:"):
-                        ok = line.strip()
                 scenario = "ping" if rpc == "Ping" else "fault-storm"
-                load = json.loads(subprocess.run(
-                    [mmload, "--server=127.0.0.1:%d" % port,
-                     "--scenario=" + scenario, "--concurrency=%d" % streams,
-                     "--connections=1", "--pages=1",
-                     "--duration=%gs" % seconds, "--warmup=0.5s",
-                     "--output=json"],
-                    check=True, capture_output=True, text=True).stdout)
-                rows.append({"rpc": rpc, "streams": streams, "h2load_rps": h2,
-                             "h2load_status": ok,
-                             "mmload_rps": load["calls_per_second"],
-                             "ratio": load["calls_per_second"] / h2})
+                h2, ml, status = [], [], None
+                for _ in range(reps):  # interleaved rounds
+                    rps, status = h2load(port, rpc, path, seconds, streams)
+                    h2.append(rps)
+                    ml.append(mmload(
+                        build, port, seconds, "--scenario=" + scenario,
+                        "--concurrency=%d" % streams, "--connections=1",
+                        "--pages=1")["calls_per_second"])
+                rows.append({"rpc": rpc, "streams": streams,
+                             "h2load": spread(h2), "mmload": spread(ml),
+                             "ratio": spread([m / h for m, h in zip(ml, h2)]),
+                             "h2load_status": status})
     finally:
         server.terminate()
         server.wait(timeout=60)
     md = ["## h2load cross-check", "", machine_line(), "",
           "One connection, %d streams (h2load `-c 1 -m %d`; mmload "
-          "`--connections 1 --concurrency %d`), %g s each. mmload's fault-storm "
-          "with `--pages 1` sends the same Touch as h2load's pre-encoded "
-          "frame. Target: the ratio within 0.8-1.2." % (
-              streams, streams, streams, seconds), "",
-          "| RPC | h2load req/s | mmload calls/s | mmload / h2load | h2load status |",
+          "`--connections 1 --concurrency %d`), %g s each, %d interleaved "
+          "rounds, medians. mmload's fault-storm with `--pages 1` sends the "
+          "same Touch as h2load's pre-encoded frame. Target: the ratio "
+          "within 0.8-1.2." % (streams, streams, streams, seconds, reps), "",
+          "| RPC | h2load req/s | mmload calls/s | mmload / h2load (min-max) | h2load status |",
           "| --- | ---: | ---: | ---: | --- |"]
     for r in rows:
-        md.append("| %s | %.0f | %.0f | %.2f | %s |" % (
-            r["rpc"], r["h2load_rps"], r["mmload_rps"], r["ratio"],
+        md.append("| %s | %.0f | %.0f | %.2f (%.2f-%.2f) | %s |" % (
+            r["rpc"], r["h2load"]["median"], r["mmload"]["median"],
+            r["ratio"]["median"], r["ratio"]["min"], r["ratio"]["max"],
             r["h2load_status"]))
     md.append("")
     write("h2load", {"machine": machine(), "rows": rows}, "\n".join(md))
@@ -308,8 +360,10 @@ def main():
     if "sweep" not in args.skip:
         step_sweep(args.build, args.seconds,
                    [int(c) for c in args.concurrency.split(",")], args.reps)
+    if "batch" not in args.skip:
+        step_batch(args.build, args.seconds, 8, args.reps)
     if "h2load" not in args.skip:
-        step_h2load(args.build, args.seconds, 8)
+        step_h2load(args.build, args.seconds, 8, args.reps)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "client/load_histogram.h"
 #include "client/mm_client.h"
 #include "core/limits.h"
@@ -65,6 +66,10 @@ ABSL_FLAG(std::string, tls_server_name, "",
           "name the server certificate must carry, if not the host's");
 ABSL_FLAG(std::string, token, "", "bearer token sent with every call");
 ABSL_FLAG(std::string, token_file, "", "file holding the bearer token");
+ABSL_FLAG(bool, stream, false,
+          "send the scenario's operations over the Batch streaming RPC, "
+          "--batch per message, one stream per --concurrency slot");
+ABSL_FLAG(int, batch, 64, "operations per Batch message (with --stream)");
 
 namespace mmsim::client {
 namespace {
@@ -80,6 +85,8 @@ constexpr Scenario kScenarios[] = {
     {"ping", "the empty RPC: gRPC's own ceiling on this machine"},
     {"fault-storm",
      "every client touches pages of one shared mm (mmap_sem readers)"},
+    {"find-vma",
+     "find_vma at random addresses of one shared mm (a lookup, no fault)"},
     {"map-churn",
      "mmap/mprotect/munmap on one shared mm (mmap_sem writers contend)"},
     {"mixed-shared", "faults plus churn on one mm: readers blocked by writers"},
@@ -99,7 +106,8 @@ struct CallResult {
 struct Tally {
   LatencyHistogram latency;  // from the scheduled (or actual) start
   LatencyHistogram service;  // from the actual start
-  uint64_t calls = 0;
+  uint64_t calls = 0;        // operations (one per unary call)
+  uint64_t messages = 0;     // round trips: calls, or Batch messages
   std::map<std::pair<int, int>, uint64_t> errors;  // (code, errno) -> count
 };
 
@@ -133,31 +141,109 @@ class Worker {
         deadline_(absl::ToChronoMilliseconds(deadline)),
         rng_(absl::GetFlag(FLAGS_seed) * 7919 + index) {}
 
+  // Makes the scenario's next call.
   void Start(Done done) {
     if (scenario_ == "ping") return Ping(std::move(done));
-    if (scenario_ == "fault-storm") {
-      return Touch(setup_.shared_pid, setup_.shared_base, std::move(done));
+    if (scenario_ == "fork-exit") return ForkExit(std::move(done));
+    v1::BatchRequest::Op op;
+    NextOp(&op);
+    switch (op.op_case()) {
+      case v1::BatchRequest::Op::kTouch:
+        return Unary<v1::TouchRequest, v1::TouchResponse>(
+            &Async::Touch, std::move(*op.mutable_touch()), std::move(done));
+      case v1::BatchRequest::Op::kMmap:
+        return Unary<v1::MmapRequest, v1::MmapResponse>(
+            &Async::Mmap, std::move(*op.mutable_mmap()), std::move(done));
+      case v1::BatchRequest::Op::kFindVma:
+        return Unary<v1::FindVmaRequest, v1::FindVmaResponse>(
+            &Async::FindVma, std::move(*op.mutable_find_vma()),
+            std::move(done));
+      case v1::BatchRequest::Op::kMprotect:
+        return Unary<v1::MprotectRequest, v1::MprotectResponse>(
+            &Async::Mprotect, std::move(*op.mutable_mprotect()),
+            std::move(done));
+      default:
+        return Unary<v1::MunmapRequest, v1::MunmapResponse>(
+            &Async::Munmap, std::move(*op.mutable_munmap()), std::move(done));
     }
-    if (scenario_ == "map-churn")
-      return Churn(setup_.shared_pid, std::move(done));
+  }
+
+  // The scenario's next operation, for the scenarios whose operations do
+  // not depend on earlier results (all but ping and fork-exit).
+  void NextOp(v1::BatchRequest::Op* op) {
+    if (scenario_ == "fault-storm") {
+      return Touch(setup_.shared_pid, setup_.shared_base, op);
+    }
+    if (scenario_ == "find-vma") {
+      v1::FindVmaRequest* req = op->mutable_find_vma();
+      req->set_pid(setup_.shared_pid);
+      req->set_addr(setup_.shared_base + (rng_() % setup_.pages) * kPageSize);
+      return;
+    }
+    if (scenario_ == "map-churn") return Churn(setup_.shared_pid, op);
     if (scenario_ == "mixed-shared") {
-      return rng_() % 10 < 8
-                 ? Touch(setup_.shared_pid, setup_.shared_base, std::move(done))
-                 : Churn(setup_.shared_pid, std::move(done));
+      return rng_() % 10 < 8 ? Touch(setup_.shared_pid, setup_.shared_base, op)
+                             : Churn(setup_.shared_pid, op);
     }
     if (scenario_ == "private") {
-      return rng_() % 10 < 8
-                 ? Touch(setup_.private_pids[index_],
-                         setup_.private_base[index_], std::move(done))
-                 : Churn(setup_.private_pids[index_], std::move(done));
+      return rng_() % 10 < 8 ? Touch(setup_.private_pids[index_],
+                                     setup_.private_base[index_], op)
+                             : Churn(setup_.private_pids[index_], op);
     }
-    if (scenario_ == "fork-exit") return ForkExit(std::move(done));
     return Touch(setup_.private_pids[index_], setup_.private_base[index_],
-                 std::move(done));  // pressure
+                 op);  // pressure
   }
 
   // A fork-exit child forked and not yet exited when the run stopped.
   int pending_child() const { return fork_step_ == 0 ? 0 : child_; }
+
+  // --stream: sends the scenario's operations on one Batch stream, `batch`
+  // per message, one message in flight, until `record(began, results)`
+  // (one CallResult per operation, in order) returns false.
+  template <typename Record>
+  void RunBatches(int batch, Record record) {
+    grpc::ClientContext ctx;
+    if (!authorization_.empty()) {
+      ctx.AddMetadata("authorization", authorization_);
+    }
+    std::unique_ptr<
+        grpc::ClientReaderWriter<v1::BatchRequest, v1::BatchResponse>>
+        stream = stub_->Batch(&ctx);
+    v1::BatchRequest req;
+    v1::BatchResponse resp;
+    std::vector<CallResult> results;
+    for (uint64_t id = 1;; ++id) {
+      req.Clear();
+      req.set_id(id);
+      for (int i = 0; i < batch; ++i) NextOp(req.add_ops());
+      const Clock::time_point began = Clock::now();
+      results.assign(batch, CallResult());
+      if (!stream->Write(req) || !stream->Read(&resp)) {
+        // The stream broke: its status is the result of every operation.
+        const grpc::Status status = stream->Finish();
+        for (CallResult& r : results) {
+          r.code =
+              status.ok() ? grpc::StatusCode::ABORTED : status.error_code();
+        }
+        record(began, results);
+        return;
+      }
+      for (int i = 0; i < batch; ++i) {
+        const v1::OpStatus& op =
+            resp.status().code() != 0 || i >= resp.results_size()
+                ? resp.status()
+                : resp.results(i).status();
+        results[i].code = static_cast<grpc::StatusCode>(op.code());
+        results[i].err = op.errno_number();
+        if (i >= resp.results_size() && op.code() == 0) {
+          results[i].code = grpc::StatusCode::INTERNAL;  // a missing result
+        }
+      }
+      if (!record(began, results)) break;
+    }
+    stream->WritesDone();
+    (void)stream->Finish();
+  }
 
   // Start() and wait for the call (the open loop's threads).
   CallResult Step() {
@@ -206,31 +292,36 @@ class Worker {
   template <typename Resp>
   static void Ignore(const Resp&, const CallResult&) {}
 
-  void Ping(Done done) {
-    Call<v1::PingRequest, v1::PingResponse>(
-        [](Async* a, auto* c, auto* q, auto* r, auto f) {
-          a->Ping(c, q, r, std::move(f));
-        },
-        v1::PingRequest(), Ignore<v1::PingResponse>, std::move(done));
+  // One of the stub's callback methods, e.g. &Async::Touch.
+  template <typename Req, typename Resp>
+  using Method = void (Async::*)(grpc::ClientContext*, const Req*, Resp*,
+                                 std::function<void(grpc::Status)>);
+  template <typename Req, typename Resp,
+            typename Then = void (*)(const Resp&, const CallResult&)>
+  void Unary(Method<Req, Resp> method, Req req, Done done,
+             Then then = Ignore<Resp>) {
+    Call<Req, Resp>([method](Async* a, auto* c, auto* q, auto* r,
+                             auto f) { (a->*method)(c, q, r, std::move(f)); },
+                    std::move(req), std::move(then), std::move(done));
   }
 
-  void Touch(int pid, uint64_t base, Done done) {
-    v1::TouchRequest req;
-    req.set_pid(pid);
-    req.set_addr(base + (rng_() % setup_.pages) * kPageSize);
-    req.set_access(rng_() % 4 == 0 ? v1::FAULT_ACCESS_WRITE
-                                   : v1::FAULT_ACCESS_READ);
-    Call<v1::TouchRequest, v1::TouchResponse>(
-        [](Async* a, auto* c, auto* q, auto* r, auto f) {
-          a->Touch(c, q, r, std::move(f));
-        },
-        std::move(req), Ignore<v1::TouchResponse>, std::move(done));
+  void Ping(Done done) {
+    Unary<v1::PingRequest, v1::PingResponse>(&Async::Ping, v1::PingRequest(),
+                                             std::move(done));
+  }
+
+  void Touch(int pid, uint64_t base, v1::BatchRequest::Op* op) {
+    v1::TouchRequest* req = op->mutable_touch();
+    req->set_pid(pid);
+    req->set_addr(base + (rng_() % setup_.pages) * kPageSize);
+    req->set_access(rng_() % 4 == 0 ? v1::FAULT_ACCESS_WRITE
+                                    : v1::FAULT_ACCESS_READ);
   }
 
   // mmap(MAP_FIXED) 4 pages into this slot's window, mprotect the middle
-  // page read-only (a split), munmap them: three calls, one per Start(),
+  // page read-only (a split), munmap them: three operations, one per call,
   // at addresses that do not depend on earlier results.
-  void Churn(int pid, Done done) {
+  void Churn(int pid, v1::BatchRequest::Op* op) {
     const uint64_t window =
         pid == setup_.shared_pid
             ? setup_.windows[index_]
@@ -241,39 +332,24 @@ class Worker {
     churn_step_ = (churn_step_ + 1) % 3;
     if (churn_step_ == 0) ++churn_slot_;
     if (step == 0) {
-      v1::MmapRequest req;
-      req.set_pid(pid);
-      req.set_addr(addr);
-      req.set_len(4 * kPageSize);
-      req.set_prot(kProtRead | kProtWrite);
-      req.set_flags(kMapPrivate | kMapAnonymous | kMapFixed);
-      return Call<v1::MmapRequest, v1::MmapResponse>(
-          [](Async* a, auto* c, auto* q, auto* r, auto f) {
-            a->Mmap(c, q, r, std::move(f));
-          },
-          std::move(req), Ignore<v1::MmapResponse>, std::move(done));
+      v1::MmapRequest* req = op->mutable_mmap();
+      req->set_pid(pid);
+      req->set_addr(addr);
+      req->set_len(4 * kPageSize);
+      req->set_prot(kProtRead | kProtWrite);
+      req->set_flags(kMapPrivate | kMapAnonymous | kMapFixed);
+    } else if (step == 1) {
+      v1::MprotectRequest* req = op->mutable_mprotect();
+      req->set_pid(pid);
+      req->set_addr(addr + kPageSize);
+      req->set_len(kPageSize);
+      req->set_prot(kProtRead);
+    } else {
+      v1::MunmapRequest* req = op->mutable_munmap();
+      req->set_pid(pid);
+      req->set_addr(addr);
+      req->set_len(4 * kPageSize);
     }
-    if (step == 1) {
-      v1::MprotectRequest req;
-      req.set_pid(pid);
-      req.set_addr(addr + kPageSize);
-      req.set_len(kPageSize);
-      req.set_prot(kProtRead);
-      return Call<v1::MprotectRequest, v1::MprotectResponse>(
-          [](Async* a, auto* c, auto* q, auto* r, auto f) {
-            a->Mprotect(c, q, r, std::move(f));
-          },
-          std::move(req), Ignore<v1::MprotectResponse>, std::move(done));
-    }
-    v1::MunmapRequest req;
-    req.set_pid(pid);
-    req.set_addr(addr);
-    req.set_len(4 * kPageSize);
-    Call<v1::MunmapRequest, v1::MunmapResponse>(
-        [](Async* a, auto* c, auto* q, auto* r, auto f) {
-          a->Munmap(c, q, r, std::move(f));
-        },
-        std::move(req), Ignore<v1::MunmapResponse>, std::move(done));
   }
 
   // fork the slot's process, write a page in the child (copy-on-write),
@@ -284,27 +360,23 @@ class Worker {
     if (step == 0) {
       v1::ForkRequest req;
       req.set_pid(setup_.private_pids[index_]);
-      return Call<v1::ForkRequest, v1::ForkResponse>(
-          [](Async* a, auto* c, auto* q, auto* r, auto f) {
-            a->Fork(c, q, r, std::move(f));
-          },
-          std::move(req),
+      return Unary<v1::ForkRequest, v1::ForkResponse>(
+          &Async::Fork, std::move(req), std::move(done),
           [this](const v1::ForkResponse& resp, const CallResult& result) {
             child_ = result.code == grpc::StatusCode::OK ? resp.pid() : 0;
             if (child_ == 0) fork_step_ = 0;  // start over
-          },
-          std::move(done));
+          });
     }
     if (step == 1) {
-      return Touch(child_, setup_.private_base[index_], std::move(done));
+      v1::BatchRequest::Op op;
+      Touch(child_, setup_.private_base[index_], &op);
+      return Unary<v1::TouchRequest, v1::TouchResponse>(
+          &Async::Touch, std::move(*op.mutable_touch()), std::move(done));
     }
     v1::ExitRequest req;
     req.set_pid(child_);
-    Call<v1::ExitRequest, v1::ExitResponse>(
-        [](Async* a, auto* c, auto* q, auto* r, auto f) {
-          a->Exit(c, q, r, std::move(f));
-        },
-        std::move(req), Ignore<v1::ExitResponse>, std::move(done));
+    Unary<v1::ExitRequest, v1::ExitResponse>(&Async::Exit, std::move(req),
+                                             std::move(done));
   }
 
   const int index_;
@@ -331,8 +403,8 @@ absl::StatusOr<Setup> SetUp(MmClient& client, const std::string& scenario,
   Setup setup;
   setup.pages = static_cast<uint64_t>(std::max(1, absl::GetFlag(FLAGS_pages)));
   if (scenario == "ping") return setup;
-  const bool shared = scenario == "fault-storm" || scenario == "map-churn" ||
-                      scenario == "mixed-shared";
+  const bool shared = scenario == "fault-storm" || scenario == "find-vma" ||
+                      scenario == "map-churn" || scenario == "mixed-shared";
   const int rw = kProtRead | kProtWrite;
   if (shared) {
     absl::StatusOr<int> pid = client.CreateProcess();
@@ -395,6 +467,7 @@ struct Report {
   int concurrency = 0;
   int connections = 0;
   double rps_target = 0;
+  int batch = 0;  // operations per Batch message; 0: unary calls
   double seconds = 0;
   Tally tally;
   std::vector<v1::LockStat> lock_delta;
@@ -436,6 +509,13 @@ void PrintTable(const Report& r) {
           : ", closed loop");
   std::printf("calls        %" PRIu64 " in %.2f s = %.0f calls/s\n", t.calls,
               r.seconds, r.seconds > 0 ? t.calls / r.seconds : 0.0);
+  if (r.batch > 0) {
+    std::printf("stream       %" PRIu64
+                " Batch messages of %d operations = %.0f messages/s; a "
+                "call is one operation, latency is per message\n",
+                t.messages, r.batch,
+                r.seconds > 0 ? t.messages / r.seconds : 0.0);
+  }
   std::printf("errors       %" PRIu64 " (%.3f%%)\n", failed,
               t.calls == 0 ? 0.0 : 100.0 * failed / t.calls);
   for (const auto& [key, count] : t.errors) {
@@ -511,14 +591,15 @@ void PrintJson(const Report& r) {
   }
   absl::PrintF(
       "{\"scenario\": \"%s\", \"concurrency\": %d, \"connections\": %d, "
-      "\"rps_target\": %.3f, \"seconds\": %.6f, \"calls\": %d, "
+      "\"rps_target\": %.3f, \"batch\": %d, \"messages\": %d, "
+      "\"seconds\": %.6f, \"calls\": %d, "
       "\"calls_per_second\": %.3f, \"errors\": %d, \"error_detail\": [%s], "
       "\"latency_ns\": {\"min\": %d, %s, \"max\": %d, \"mean\": %.1f}, "
       "\"service_ns\": {\"p50\": %d, \"p99\": %d}, "
       "\"histogram_ns\": [%s], \"server_locks\": [%s]}\n",
-      r.scenario, r.concurrency, r.connections, r.rps_target, r.seconds,
-      t.calls, r.seconds > 0 ? t.calls / r.seconds : 0.0, failed,
-      absl::StrJoin(errors, ", "), t.latency.min(),
+      r.scenario, r.concurrency, r.connections, r.rps_target, r.batch,
+      t.messages, r.seconds, t.calls, r.seconds > 0 ? t.calls / r.seconds : 0.0,
+      failed, absl::StrJoin(errors, ", "), t.latency.min(),
       absl::StrJoin(quantiles, ", "), t.latency.max(), t.latency.mean(),
       t.service.Quantile(0.5), t.service.Quantile(0.99),
       absl::StrJoin(buckets, ", "), absl::StrJoin(locks, ", "));
@@ -552,7 +633,8 @@ std::string Usage() {
       "table|json]\n"
       "              [--max_error_rate F] [--pages N] [--deadline 30s]\n"
       "              [--tls [--tls_ca PEM] [--tls_cert PEM --tls_key PEM]]\n"
-      "              [--token T | --token_file F]\n\nscenarios:\n";
+      "              [--token T | --token_file F] [--stream [--batch 64]]\n"
+      "\nscenarios:\n";
   for (const Scenario& s : kScenarios) {
     absl::StrAppendFormat(&out, "  %-13s %s\n", s.name, s.description);
   }
@@ -568,6 +650,16 @@ int Main(int argc, char** argv) {
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
   const int connections = absl::GetFlag(FLAGS_connections);
   const std::string output = absl::GetFlag(FLAGS_output);
+  const bool stream = absl::GetFlag(FLAGS_stream);
+  const int batch = stream ? absl::GetFlag(FLAGS_batch) : 1;
+  if (stream && (scenario == "ping" || scenario == "fork-exit" ||
+                 absl::GetFlag(FLAGS_rps) > 0 || batch < 1 || batch > 100000)) {
+    std::fprintf(stderr,
+                 "mmload: --stream takes 1 <= --batch <= 100000, a closed "
+                 "loop (no --rps) and a scenario whose operations do not "
+                 "depend on earlier results (not ping, not fork-exit)\n");
+    return 2;
+  }
   if (!known || concurrency < 1 || concurrency > 4096 || connections < 1 ||
       connections > concurrency || (output != "table" && output != "json") ||
       absl::GetFlag(FLAGS_rps) < 0) {
@@ -650,9 +742,11 @@ int Main(int argc, char** argv) {
   }
   std::atomic<int> running{concurrency};  // slots still making calls
 
-  // Counts one finished call; false once the run is over.
-  auto record = [&](Tally& tally, Clock::time_point intended,
-                    Clock::time_point began, const CallResult& result) {
+  // Counts one finished round trip (a call, or a Batch message of several
+  // operations); false once the run is over.
+  auto record_all = [&](Tally& tally, Clock::time_point intended,
+                        Clock::time_point began,
+                        absl::Span<const CallResult> results) {
     const Clock::time_point ended = Clock::now();
     if (stop.load(std::memory_order_relaxed)) return false;
     if (intended < measure_from) return true;  // warm-up
@@ -660,23 +754,31 @@ int Main(int argc, char** argv) {
       std::lock_guard<std::mutex> lock(locks_mu);
       locks_before = client.GetLockStats();
     }
-    if (measured.fetch_add(1, std::memory_order_relaxed) >= total &&
+    if (measured.fetch_add(results.size(), std::memory_order_relaxed) >=
+            total &&
         total > 0) {
       stop = true;
       return false;
     }
-    ++tally.calls;
+    tally.calls += results.size();
+    ++tally.messages;
     tally.latency.Record(
         std::chrono::duration_cast<std::chrono::nanoseconds>(ended - intended)
             .count());
     tally.service.Record(
         std::chrono::duration_cast<std::chrono::nanoseconds>(ended - began)
             .count());
-    if (result.code != grpc::StatusCode::OK) {
-      ++tally.errors[{static_cast<int>(result.code), result.err}];
+    for (const CallResult& result : results) {
+      if (result.code != grpc::StatusCode::OK) {
+        ++tally.errors[{static_cast<int>(result.code), result.err}];
+      }
     }
     if (total == 0 && ended >= until) stop = true;
     return !stop.load(std::memory_order_relaxed);
+  };
+  auto record = [&](Tally& tally, Clock::time_point intended,
+                    Clock::time_point began, const CallResult& result) {
+    return record_all(tally, intended, began, absl::MakeConstSpan(&result, 1));
   };
 
   std::vector<std::thread> threads;
@@ -692,7 +794,19 @@ int Main(int argc, char** argv) {
       }
     });
   };
-  if (rps <= 0) {
+  if (stream) {
+    // A thread per slot, each with its own Batch stream.
+    for (int i = 0; i < concurrency; ++i) {
+      threads.emplace_back([&, i] {
+        workers[i]->RunBatches(
+            batch, [&, i](Clock::time_point began,
+                          const std::vector<CallResult>& results) {
+              return record_all(tallies[i], began, began, results);
+            });
+        running.fetch_sub(1);
+      });
+    }
+  } else if (rps <= 0) {
     for (int i = 0; i < concurrency; ++i) next(i);
   } else {
     // Open loop: a thread per slot takes the next slot of the schedule,
@@ -740,6 +854,7 @@ int Main(int argc, char** argv) {
   report.concurrency = concurrency;
   report.connections = connections;
   report.rps_target = rps;
+  report.batch = stream ? batch : 0;
   report.seconds =
       std::chrono::duration<double>(std::min(ended, until) - measure_from)
           .count();
@@ -749,6 +864,7 @@ int Main(int argc, char** argv) {
   }
   for (Tally& t : tallies) {
     report.tally.calls += t.calls;
+    report.tally.messages += t.messages;
     report.tally.latency.Merge(t.latency);
     report.tally.service.Merge(t.service);
     for (const auto& [key, count] : t.errors) {

@@ -461,8 +461,8 @@ TEST_F(E2eTest, ServerRefusesABusyPort) {
 TEST_F(E2eTest, MmloadRunsEveryScenario) {
   StartServer();
   for (const char* scenario :
-       {"ping", "fault-storm", "map-churn", "mixed-shared", "private",
-        "fork-exit", "pressure"}) {
+       {"ping", "fault-storm", "find-vma", "map-churn", "mixed-shared",
+        "private", "fork-exit", "pressure"}) {
     CommandResult r =
         Run({MMLOAD_PATH, absl::StrCat("--server=127.0.0.1:", grpc_port_),
              absl::StrCat("--scenario=", scenario), "--total=120",
@@ -478,6 +478,43 @@ TEST_F(E2eTest, MmloadRunsEveryScenario) {
   // Every scenario removed the processes it created.
   CommandResult ps = Mmctl({"--json", "ps"});
   EXPECT_EQ(ps.exit_code, 0);
+  EXPECT_THAT(ps.out, ::testing::Not(HasSubstr("\"pid\"")));
+  EXPECT_EQ(WEXITSTATUS(StopServer(SIGTERM)), 0);
+}
+
+// --stream sends each scenario's operations over the Batch RPC: --total
+// counts operations, every message carries --batch of them and every one
+// succeeds; a batch over the server's --max_batch_ops fails as a whole with
+// the server's error, and scenarios that cannot be batched are refused.
+TEST_F(E2eTest, MmloadStreamsBatches) {
+  StartServer({"--max_batch_ops=32"});
+  const std::string server = absl::StrCat("--server=127.0.0.1:", grpc_port_);
+  for (const char* scenario : {"fault-storm", "find-vma", "map-churn",
+                               "mixed-shared", "private", "pressure"}) {
+    CommandResult r =
+        Run({MMLOAD_PATH, server, absl::StrCat("--scenario=", scenario),
+             "--stream", "--batch=16", "--total=128", "--warmup=0s",
+             "--concurrency=3", "--pages=64", "--output=json"});
+    EXPECT_EQ(r.exit_code, 0) << scenario << ": " << r.err;
+    EXPECT_THAT(r.out, HasSubstr("\"batch\": 16, \"messages\": 8,"))
+        << scenario << ": " << r.out;
+    EXPECT_THAT(r.out, HasSubstr("\"calls\": 128,")) << scenario;
+    EXPECT_THAT(r.out, HasSubstr("\"errors\": 0,")) << scenario;
+  }
+  CommandResult big =
+      Run({MMLOAD_PATH, server, "--scenario=fault-storm", "--stream",
+           "--batch=33", "--total=66", "--warmup=0s", "--output=json"});
+  EXPECT_EQ(big.exit_code, 1);
+  EXPECT_THAT(big.out, HasSubstr("\"code\": \"INVALID_ARGUMENT\", "
+                                 "\"errno\": \"EINVAL\", \"count\": 66}"))
+      << big.out;
+  for (const char* scenario : {"ping", "fork-exit"}) {
+    CommandResult refused = Run({MMLOAD_PATH, server, "--stream",
+                                 absl::StrCat("--scenario=", scenario)});
+    EXPECT_EQ(refused.exit_code, 2) << scenario;
+    EXPECT_THAT(refused.err, HasSubstr("--stream")) << scenario;
+  }
+  CommandResult ps = Mmctl({"--json", "ps"});
   EXPECT_THAT(ps.out, ::testing::Not(HasSubstr("\"pid\"")));
   EXPECT_EQ(WEXITSTATUS(StopServer(SIGTERM)), 0);
 }
