@@ -7,7 +7,7 @@
 namespace mmsim {
 
 uint64_t MmStruct::BrkUncounted(uint64_t brk) {
-  WriteLock lock(&mmap_sem_);
+  MmapWriteGuard lock(this);
   const uint64_t origbrk = layout_.brk;
   // CONFIG_COMPAT_BRK is off on x86-64 distributions: min_brk = start_brk.
   const uint64_t min_brk = layout_.start_brk;

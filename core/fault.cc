@@ -141,6 +141,11 @@ FaultResult MmStruct::HandleMmFaultUncounted(uint64_t addr, FaultAccess access,
     return result;
   }
 
+  if (per_vma_lock_) {
+    if (std::optional<FaultResult> r = FaultUnderVmaLock(addr, access)) {
+      return *r;
+    }
+  }
   {
     ReadLock lock(&mmap_sem_);
     const Vma* found = FindVmaLocked(addr);
@@ -164,7 +169,7 @@ FaultResult MmStruct::HandleMmFaultUncounted(uint64_t addr, FaultAccess access,
   // Stack growth and anon_vma_prepare() change the region: redo the
   // lookup with mmap_sem held for writing (Linux 6.x
   // lock_mm_and_find_vma() upgrades the same way).
-  WriteLock lock(&mmap_sem_);
+  MmapWriteGuard lock(this);
   Vma* vma = const_cast<Vma*>(FindVmaLocked(addr));
   if (vma == nullptr) {
     segv_maperr_.fetch_add(1);
@@ -186,6 +191,102 @@ FaultResult MmStruct::HandleMmFaultUncounted(uint64_t addr, FaultAccess access,
   result.stack_expanded = expanded;
   ValidateIfDebugLocked();
   return result;
+}
+
+// Linux 6.4: lock_vma_under_rcu(). The snapshot stands in for the
+// RCU-walked maple tree and the range lock for vma_start_read(); the
+// snapshot loaded after the range is locked is current for that range,
+// because every change of a region locks its range before changing it and
+// republishes before unlocking.
+std::optional<FaultResult> MmStruct::FaultUnderVmaLock(uint64_t addr,
+                                                       FaultAccess access)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {  // vma_lock_ stands in for mmap_sem_
+  // Cases the mmap_sem path decides: no region, stack growth, and a first
+  // write to a private region, which needs anon_vma_prepare().
+  auto usable = [addr, access](const Vma* vma) {
+    return vma != nullptr && vma->vm_start <= addr &&
+           !(access == FaultAccess::kWrite && (vma->vm_flags & kVmWrite) &&
+             !(vma->vm_flags & kVmShared) && vma->anon_vma == 0);
+  };
+  std::shared_ptr<const VmaSnapshot> before = LoadVmaSnapshot();
+  if (before == nullptr) return std::nullopt;
+  const Vma* guess = before->Find(addr);
+  if (!usable(guess)) return std::nullopt;
+  const VmaRangeLock::Held held =
+      vma_lock_.Lock(guess->vm_start, guess->vm_end, /*write=*/false);
+  std::shared_ptr<const VmaSnapshot> now = LoadVmaSnapshot();
+  const Vma* vma = now->Find(addr);
+  std::optional<FaultResult> result;
+  // The region may have changed before the range was locked: use it only
+  // if it still lies within the locked range.
+  if (usable(vma) && vma->vm_start >= held.start && vma->vm_end <= held.end) {
+    // The snapshot's copy is this fault's alone to read; FaultLocked does
+    // not write the region.
+    Vma copy = *vma;
+    result = FaultLocked(&copy, addr, access, /*mmap_sem_held=*/false);
+  }
+  vma_lock_.Unlock(held);
+  return result;
+}
+
+const Vma* MmStruct::VmaSnapshot::Find(uint64_t addr) const {
+  auto it = std::upper_bound(
+      vmas.begin(), vmas.end(), addr,
+      [](uint64_t a, const Vma& vma) { return a < vma.vm_end; });
+  return it == vmas.end() ? nullptr : &*it;
+}
+
+std::shared_ptr<const MmStruct::VmaSnapshot> MmStruct::LoadVmaSnapshot() const {
+  MutexLock lock(&snapshot_lock_);
+  return vma_snapshot_;
+}
+
+void MmStruct::PublishVmaSnapshotLocked() {
+  auto snapshot = std::make_shared<VmaSnapshot>();
+  snapshot->vmas.reserve(vmas_.size());
+  for (const auto& [end, vma] : vmas_) snapshot->vmas.push_back(*vma);
+  std::shared_ptr<const VmaSnapshot> old;
+  {
+    MutexLock lock(&snapshot_lock_);
+    old = std::exchange(vma_snapshot_, std::move(snapshot));
+  }
+  // The old copy is freed here, outside snapshot_lock_, unless a fault
+  // still reads it.
+}
+
+MmStruct::MmapWriteGuard::MmapWriteGuard(MmStruct* mm, Range range) : mm_(mm) {
+  mm_->mmap_sem_.WriteLock();
+  if (mm_->per_vma_lock_ && range == kWhole) {
+    held_ = mm_->vma_lock_.Lock(0, ~uint64_t{0}, /*write=*/true);
+  }
+}
+
+void MmStruct::MmapWriteGuard::LockRange(uint64_t start, uint64_t end) {
+  mm_->mmap_sem_.AssertHeld();
+  if (!mm_->per_vma_lock_ || held_.has_value()) return;
+  start = std::min(start & kPageMask, kTaskSize);
+  end = std::clamp(end, start, kTaskSize);
+  // The region holding or ending at start, and the one holding or
+  // starting at end, may be split, merged into or shrunk.
+  if (start > 0) {
+    const Vma* before = mm_->FindVmaLocked(start - 1);
+    if (before != nullptr && before->vm_start < start) {
+      start = before->vm_start;
+    }
+  }
+  const Vma* after = mm_->FindVmaLocked(end);
+  if (after != nullptr && after->vm_start <= end) end = after->vm_end;
+  if (end <= start) end = start + kPageSize;
+  held_ = mm_->vma_lock_.Lock(start, end, /*write=*/true);
+}
+
+MmStruct::MmapWriteGuard::~MmapWriteGuard() {
+  mm_->mmap_sem_.AssertHeld();
+  if (held_.has_value()) {
+    mm_->PublishVmaSnapshotLocked();
+    mm_->vma_lock_.Unlock(*held_);
+  }
+  mm_->mmap_sem_.WriteUnlock();
 }
 
 absl::Status MmStruct::ExpandStackLocked(Vma* vma, uint64_t addr) {
@@ -229,7 +330,11 @@ absl::Status MmStruct::ExpandStackLocked(Vma* vma, uint64_t addr) {
   return absl::OkStatus();
 }
 
-FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr, FaultAccess access) {
+FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr, FaultAccess access,
+                                  bool mmap_sem_held) {
+  // Reclaim may swap this mm out under the mmap_sem its caller holds; in
+  // per-VMA lock mode it must try-lock mmap_sem like any other mm.
+  MmStruct* const reclaim_held = mmap_sem_held ? this : nullptr;
   const uint64_t page = addr & kPageMask;
   const uint64_t flags = vma->vm_flags;
   const bool write = access == FaultAccess::kWrite;
@@ -329,15 +434,16 @@ FaultResult MmStruct::FaultLocked(Vma* vma, uint64_t addr, FaultAccess access) {
     std::optional<uint32_t> got;
     switch (need) {
       case Need::kAnonFrame:
-        got = phys_->AllocFrameOrReclaim(FrameKind::kAnon, this);
+        got = phys_->AllocFrameOrReclaim(FrameKind::kAnon, reclaim_held);
         break;
       case Need::kCachePage:
         got = phys_->FindOrCreateCachePage(vma->vm_file->ino, file_pgoff,
-                                           vma->vm_file->shmem, &created, this);
+                                           vma->vm_file->shmem, &created,
+                                           reclaim_held);
         major = created && !vma->vm_file->shmem;
         break;
       case Need::kSwapIn:
-        got = phys_->SwapIn(PteSwapSlot(snapshot), &major, this);
+        got = phys_->SwapIn(PteSwapSlot(snapshot), &major, reclaim_held);
         break;
       case Need::kNothing:
         break;

@@ -10,8 +10,8 @@ namespace mmsim {
 
 absl::Status MmStruct::DupMmap(MmStruct& child) {
   if (child.phys_ != phys_) std::abort();  // one machine, one pool
-  WriteLock parent_lock(&mmap_sem_);
-  WriteLock child_lock(&child.mmap_sem_);
+  MmapWriteGuard parent_lock(this);
+  MmapWriteGuard child_lock(&child);
   child.config_ = config_;
   child.layout_ = layout_;
   // Linux: mm_init(): def_flags & VM_INIT_DEF_MASK (VM_NOHUGEPAGE).
@@ -82,7 +82,7 @@ absl::Status MmStruct::DupMmap(MmStruct& child) {
 }
 
 void MmStruct::ExitMmap() {
-  WriteLock lock(&mmap_sem_);
+  MmapWriteGuard lock(this);
   // Unmapping everything cannot split a region, so it cannot fail.
   (void)AlignMunmapLocked(0, kTaskSize);
   locked_vm_ = 0;  // mremap(MREMAP_DONTUNMAP) may have left some behind

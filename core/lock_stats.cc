@@ -18,21 +18,24 @@
 namespace mmsim {
 namespace {
 
-// (lock, mode) pairs: read and write for the two reader-writer locks
-// (mmap_sem, tasklist_lock), one exclusive pair for each other class.
-constexpr int kPairs = 10;
+// (lock, mode) pairs: read and write for the reader-writer locks
+// (mmap_sem, tasklist_lock, vma_lock), one exclusive pair for each other
+// class.
+constexpr int kPairs = 12;
 constexpr int kMaxHeld = 16;
 
 int PairIndex(LockClass c, LockMode m) {
   const int read = m == LockMode::kRead ? 0 : 1;
   if (c == LockClass::kMmapSem) return read;
   if (c == LockClass::kTasklistLock) return 3 + read;
+  if (c == LockClass::kVmaLock) return 10 + read;
   return c == LockClass::kPageTableLock ? 2 : 2 + static_cast<int>(c);
 }
 
 constexpr std::string_view kLockNames[] = {
-    "mmap_sem",    "page_table_lock", "tasklist_lock",  "mmlist_lock",
-    "vmlist_lock", "oom_lock",        "pagecache_lock", "zone_lock",
+    "mmap_sem",       "page_table_lock", "tasklist_lock",
+    "mmlist_lock",    "vmlist_lock",     "oom_lock",
+    "pagecache_lock", "zone_lock",       "vma_lock",
 };
 constexpr std::string_view kModeNames[] = {"read", "write", "exclusive"};
 
@@ -51,6 +54,8 @@ constexpr PairOf kPairOf[kPairs] = {
     {LockClass::kOomLock, LockMode::kExclusive},
     {LockClass::kPagecacheLock, LockMode::kExclusive},
     {LockClass::kZoneLock, LockMode::kExclusive},
+    {LockClass::kVmaLock, LockMode::kRead},
+    {LockClass::kVmaLock, LockMode::kWrite},
 };
 
 // Only the owning thread writes a shard's counters, so an increment is a

@@ -35,6 +35,7 @@ enum class LockClass : uint8_t {
   kOomLock,        // the OOM killer's serialisation (oom_lock)
   kPagecacheLock,  // page cache, swap cache (pagecache_lock)
   kZoneLock,       // the frame allocator (zone->lock)
+  kVmaLock,        // per-VMA lock mode: a region's range (read/write)
   kUntracked,
 };
 enum class LockMode : uint8_t { kRead, kWrite, kExclusive };

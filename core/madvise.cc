@@ -60,7 +60,7 @@ absl::Status MmStruct::MadviseUncounted(uint64_t start, uint64_t len_in,
   if (end < start) return LinuxError(EINVAL, "range wraps");
   if (end == start) return absl::OkStatus();
 
-  WriteLock lock(&mmap_sem_);
+  MmapWriteGuard lock(this);
   if (advice == kMadvPopulateRead || advice == kMadvPopulateWrite) {
     absl::Status status =
         MadvisePopulateLocked(start, end, advice == kMadvPopulateWrite);

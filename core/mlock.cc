@@ -59,7 +59,7 @@ absl::Status MmStruct::MlockUncounted(uint64_t start, uint64_t len, int flags) {
   uint64_t vm_flags = kVmLocked;
   if (flags & kMlockOnfault) vm_flags |= kVmLockonfault;
 
-  WriteLock lock(&mmap_sem_);
+  MmapWriteGuard lock(this);
   // Linux: do_mlock().
   if (config_.rlimits.memlock.cur == 0 && !config_.cap_ipc_lock) {
     return LinuxError(EPERM, "RLIMIT_MEMLOCK is 0");
@@ -102,7 +102,7 @@ absl::Status MmStruct::MlockUncounted(uint64_t start, uint64_t len, int flags) {
 }
 
 absl::Status MmStruct::MunlockUncounted(uint64_t start, uint64_t len) {
-  WriteLock lock(&mmap_sem_);
+  MmapWriteGuard lock(this);
   len = PageAlign(len + (start & ~kPageMask));
   start &= kPageMask;
   absl::Status status = ApplyVmaLockFlagsLocked(start, start + len, 0);
@@ -115,7 +115,7 @@ absl::Status MmStruct::MlockallUncounted(int flags) {
       flags == kMclOnfault) {
     return LinuxError(EINVAL, "bad mlockall flags");
   }
-  WriteLock lock(&mmap_sem_);
+  MmapWriteGuard lock(this);
   if (config_.rlimits.memlock.cur == 0 && !config_.cap_ipc_lock) {
     return LinuxError(EPERM, "RLIMIT_MEMLOCK is 0");
   }
@@ -131,7 +131,7 @@ absl::Status MmStruct::MlockallUncounted(int flags) {
 }
 
 absl::Status MmStruct::MunlockallUncounted() {
-  WriteLock lock(&mmap_sem_);
+  MmapWriteGuard lock(this);
   ApplyMlockallFlagsLocked(0);
   ValidateIfDebugLocked();
   return absl::OkStatus();

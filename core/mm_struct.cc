@@ -53,7 +53,8 @@ MmStruct::MmStruct(const MmConfig& config, std::shared_ptr<PhysMem> phys,
                    bool kernel)
     : phys_(phys != nullptr ? std::move(phys) : PrivatePool()),
       pgd_(kernel),
-      config_(config) {}
+      config_(config),
+      per_vma_lock_(config.per_vma_lock) {}
 
 MmStruct::~MmStruct() {
   // Pages still mapped go back to the pool (the last mmput has usually
@@ -214,7 +215,7 @@ absl::Status MmStruct::InsertVma(const Vma& vma) {
     return LinuxError(EINVAL, absl::StrFormat("bad region [%#x, %#x)",
                                               vma.vm_start, vma.vm_end));
   }
-  WriteLock lock(&mmap_sem_);
+  MmapWriteGuard lock(this);
   const Vma* next = FindVmaLocked(vma.vm_start);
   if (next != nullptr && next->vm_start < vma.vm_end) {
     return LinuxError(EEXIST, absl::StrFormat("[%#x, %#x) overlaps a region",

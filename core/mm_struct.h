@@ -16,6 +16,12 @@
 //                                  views read; region changes write
 //       MmStruct::page_table_lock_ [page_table_lock] that mm's page table
 //                                  and rss counters
+//       MmStruct::vma_lock_        [vma_lock, read/write] per-VMA lock
+//                                  mode only: address ranges; faults take
+//                                  their region's range alone (no
+//                                  mmap_sem), region changes the ranges
+//                                  they alter, inside mmap_sem (write)
+//         MmStruct::page_table_lock_ (also taken inside vma_lock_ alone)
 //         PhysMem::cache_lock_     [pagecache_lock] page cache, swap cache
 //           PhysMem::alloc_lock_   [zone_lock] the frame allocator
 // Taken alone, never with another of these held: MmRegistry::mmlist_lock_
@@ -56,6 +62,7 @@
 #include "core/page_table.h"
 #include "core/phys_mem.h"
 #include "core/vma.h"
+#include "core/vma_range_lock.h"
 
 namespace mmsim {
 
@@ -99,6 +106,14 @@ struct MmConfig {
   // (Linux: fault_around_bytes / PAGE_SIZE, 64 KiB by default). 1 turns
   // fault-around off.
   uint64_t fault_around_pages = 16;
+  // Beyond the 2.4 design (Linux 6.4 per-VMA locks): a user fault looks its
+  // region up in a published copy of the index and locks only that region's
+  // range (core/vma_range_lock.h), taking no mmap_sem; it falls back to
+  // mmap_sem where Linux does (no region, stack growth, a first write that
+  // needs an anon_vma, a region changed under it). Region changes lock the
+  // range they may alter and republish the copy, which costs O(map_count)
+  // per change in this mode. Same results as the default; fixed per mm.
+  bool per_vma_lock = false;
 };
 
 // The layout fields of mm_struct (bytes).
@@ -429,6 +444,44 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
   using VmaMap = absl::btree_map<uint64_t, std::unique_ptr<Vma>>;
   struct MergeProps;
 
+  // Per-VMA lock mode: the index as faults see it without mmap_sem, an
+  // immutable copy republished by every region change before it releases
+  // the ranges it locked. Sorted by vm_end.
+  struct VmaSnapshot {
+    std::vector<Vma> vmas;
+    const Vma* Find(uint64_t addr) const;  // as FindVma
+  };
+
+  // mmap_sem_ for writing; in per-VMA lock mode also vma_lock_ over the
+  // range the change may alter (the whole address space, or with kDeferred
+  // what LockRange() names, before anything changes), and on release the
+  // republished snapshot. Every region or page-table change takes mmap_sem
+  // through this guard.
+  class ABSL_SCOPED_LOCKABLE MmapWriteGuard {
+   public:
+    enum Range { kWhole, kDeferred };
+    explicit MmapWriteGuard(MmStruct* mm, Range range = kWhole)
+        ABSL_EXCLUSIVE_LOCK_FUNCTION(mm->mmap_sem_);
+    ~MmapWriteGuard() ABSL_UNLOCK_FUNCTION();
+    MmapWriteGuard(const MmapWriteGuard&) = delete;
+    MmapWriteGuard& operator=(const MmapWriteGuard&) = delete;
+    // kDeferred: locks [start, end) widened to the regions that overlap or
+    // touch it (merges and splits alter those). Called once.
+    void LockRange(uint64_t start, uint64_t end);
+
+   private:
+    MmStruct* const mm_;
+    std::optional<VmaRangeLock::Held> held_;
+  };
+
+  // Per-VMA lock mode's fault; nullopt: take the mmap_sem path.
+  std::optional<FaultResult> FaultUnderVmaLock(uint64_t addr,
+                                               FaultAccess access)
+      ABSL_LOCKS_EXCLUDED(mmap_sem_, page_table_lock_);
+  std::shared_ptr<const VmaSnapshot> LoadVmaSnapshot() const
+      ABSL_LOCKS_EXCLUDED(snapshot_lock_);
+  void PublishVmaSnapshotLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
+
   // The system call bodies; the public entry points count their result in
   // events_ (core/syscall_stats.cc).
   FaultResult HandleMmFaultUncounted(uint64_t addr, FaultAccess access,
@@ -586,7 +639,10 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
 
   // --- pages (core/fault.cc); mmap_sem_ held in either mode ---
-  FaultResult FaultLocked(Vma* vma, uint64_t addr, FaultAccess access)
+  // (or, with mmap_sem_held false, vma_lock_ over the region's range: then
+  // reclaim may swap this mm out only by try-locking mmap_sem).
+  FaultResult FaultLocked(Vma* vma, uint64_t addr, FaultAccess access,
+                          bool mmap_sem_held = true)
       ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_)
           ABSL_LOCKS_EXCLUDED(page_table_lock_);
   // Linux: expand_downwards(). Errors mean SIGSEGV.
@@ -668,6 +724,13 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
   uint64_t def_flags_ ABSL_GUARDED_BY(mmap_sem_) = 0;
   MmLayout layout_ ABSL_GUARDED_BY(mmap_sem_);
   MmConfig config_ ABSL_GUARDED_BY(mmap_sem_);
+
+  // Per-VMA lock mode (config.per_vma_lock at construction).
+  const bool per_vma_lock_;
+  mutable VmaRangeLock vma_lock_;
+  mutable Mutex snapshot_lock_;  // guards only the pointer swap
+  std::shared_ptr<const VmaSnapshot> vma_snapshot_
+      ABSL_GUARDED_BY(snapshot_lock_);
 };
 
 // Allocates a fresh anon_vma identity (process-wide, never 0).

@@ -26,7 +26,12 @@ absl::StatusOr<uint64_t> MmStruct::DoMmapUncounted(const MmapArgs& args) {
   }
   uint64_t addr;
   {
-    WriteLock lock(&mmap_sem_);
+    // MAP_FIXED knows its range; a placed mapping may land anywhere.
+    const bool fixed = args.flags & (kMapFixed | kMapFixedNoreplace);
+    MmapWriteGuard lock(
+        this, fixed ? MmapWriteGuard::kDeferred : MmapWriteGuard::kWhole);
+    lock.LockRange(args.addr,
+                   args.addr + std::min(PageAlign(args.len), kTaskSize));
     absl::StatusOr<uint64_t> mapped = DoMmapLocked(args, 0);
     if (!mapped.ok()) return mapped;
     addr = *mapped;

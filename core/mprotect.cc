@@ -23,7 +23,8 @@ absl::Status MmStruct::MprotectUncounted(uint64_t start, uint64_t len,
     return LinuxError(EINVAL, "unknown prot bits");
   }
 
-  WriteLock lock(&mmap_sem_);
+  MmapWriteGuard lock(this, MmapWriteGuard::kDeferred);
+  lock.LockRange(start, end);
   const Vma* vma = FindVmaLocked(start);
   if (vma == nullptr || vma->vm_start >= end) {
     return LinuxError(ENOMEM, "range is not mapped");

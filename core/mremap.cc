@@ -42,7 +42,7 @@ absl::StatusOr<uint64_t> MmStruct::MremapUncounted(uint64_t addr,
                         "MREMAP_DONTUNMAP needs MAYMOVE and equal lengths");
     }
   }
-  WriteLock lock(&mmap_sem_);
+  MmapWriteGuard lock(this);
   absl::StatusOr<uint64_t> result =
       MremapLocked(addr, old_len, new_len, flags, new_addr);
   ValidateIfDebugLocked();

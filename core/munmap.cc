@@ -9,7 +9,8 @@
 namespace mmsim {
 
 absl::Status MmStruct::DoMunmapUncounted(uint64_t start, uint64_t len) {
-  WriteLock lock(&mmap_sem_);
+  MmapWriteGuard lock(this, MmapWriteGuard::kDeferred);
+  lock.LockRange(start, start + std::min(PageAlign(len), kTaskSize));
   absl::Status status = DoMunmapLocked(start, len);
   ValidateIfDebugLocked();
   return status;

@@ -40,6 +40,9 @@ ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051",
 ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
           "host:port of the Prometheus /metrics endpoint (port 0 picks a "
           "free port; empty disables it)");
+ABSL_FLAG(bool, per_vma_lock, false,
+          "per-VMA lock mode (Linux 6.4): a fault locks only its region's "
+          "range and takes no mmap_sem unless it must; same results");
 ABSL_FLAG(int, max_map_count, mmsim::kDefaultMaxMapCount,
           "vm.max_map_count of new processes");
 ABSL_FLAG(uint64_t, mmap_min_addr, mmsim::kDefaultMmapMinAddr,
@@ -140,6 +143,7 @@ absl::StatusOr<SystemConfig> SystemConfigFromFlags() {
   SystemConfig config;
   config.mm.max_map_count = absl::GetFlag(FLAGS_max_map_count);
   config.mm.mmap_min_addr = absl::GetFlag(FLAGS_mmap_min_addr);
+  config.mm.per_vma_lock = absl::GetFlag(FLAGS_per_vma_lock);
   config.phys.frames = absl::GetFlag(FLAGS_frames);
   config.phys.swap_pages = absl::GetFlag(FLAGS_swap_pages);
   config.cpus = absl::GetFlag(FLAGS_cpus);

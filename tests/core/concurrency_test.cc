@@ -17,12 +17,17 @@ namespace {
 constexpr int kIterations = 400;
 constexpr uint64_t kRegionPages = 256;
 
-TEST(ConcurrencyTest, MixedOperationsKeepEveryInvariant) {
+// Run in both modes: mmap_sem for every fault (the 2.4 design), and per-VMA
+// locks (MmConfig::per_vma_lock), where faults run beside the churn.
+class ConcurrencyTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ConcurrencyTest, MixedOperationsKeepEveryInvariant) {
   SystemConfig config;
+  config.mm.per_vma_lock = GetParam();
   config.phys.frames = 1024;  // less than the pages touched: swap runs
   config.phys.swap_pages = 8192;
   MmRegistry system(config);
-  const int shared = *system.CreateProcess(ExecImage(), MmConfig());
+  const int shared = *system.CreateProcess(ExecImage(), config.mm);
   const int lwp = *system.Clone(shared, kCloneVm);
   const int kthread = *system.CreateKernelThread("kswapd0");
   uint64_t base;
@@ -117,6 +122,11 @@ TEST(ConcurrencyTest, MixedOperationsKeepEveryInvariant) {
   EXPECT_EQ(stats.phys.swap_free, stats.phys.swap_total);
   EXPECT_EQ(stats.phys.swap_cache_pages, 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, ConcurrencyTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "PerVmaLock" : "MmapSem";
+                         });
 
 }  // namespace
 }  // namespace mmsim::testing

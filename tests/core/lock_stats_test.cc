@@ -33,7 +33,7 @@ uint64_t Sum(const std::array<uint64_t, kLockHistBuckets>& buckets) {
 
 TEST(LockStatsTest, SnapshotNamesEveryPair) {
   const std::vector<LockStat> stats = SnapshotLockStats();
-  ASSERT_EQ(stats.size(), 10u);
+  ASSERT_EQ(stats.size(), 12u);
   EXPECT_EQ(stats[0].lock_name, "mmap_sem");
   EXPECT_EQ(stats[0].mode_name, "read");
   EXPECT_EQ(stats[1].lock_name, "mmap_sem");
@@ -43,6 +43,9 @@ TEST(LockStatsTest, SnapshotNamesEveryPair) {
   EXPECT_EQ(stats[3].mode_name, "read");
   EXPECT_EQ(stats[4].mode_name, "write");
   EXPECT_EQ(stats[9].lock_name, "zone_lock");
+  EXPECT_EQ(stats[10].lock_name, "vma_lock");
+  EXPECT_EQ(stats[10].mode_name, "read");
+  EXPECT_EQ(stats[11].mode_name, "write");
   EXPECT_EQ(stats[9].mode_name, "exclusive");
 }
 

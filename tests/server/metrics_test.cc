@@ -452,7 +452,9 @@ TEST_F(MetricsTest, LockFamiliesCoverEveryLockAndMode) {
       {"vmlist_lock", "exclusive"},
       {"oom_lock", "exclusive"},
       {"pagecache_lock", "exclusive"},
-      {"zone_lock", "exclusive"}};
+      {"zone_lock", "exclusive"},
+      {"vma_lock", "read"},
+      {"vma_lock", "write"}};
   for (const auto& [lock, mode] : pairs) {
     const Labels labels = {{"lock", lock}, {"mode", mode}};
     EXPECT_NE(Value(m, "mmsim_lock_acquisitions_total", labels), std::nullopt)

@@ -1049,7 +1049,7 @@ TEST_F(MmServiceTest, GetLockStatsCountsTheLocksCallsTake) {
 
   absl::StatusOr<v1::GetLockStatsResponse> stats = client_->GetLockStats();
   ASSERT_TRUE(stats.ok());
-  ASSERT_EQ(stats->locks_size(), 10);
+  ASSERT_EQ(stats->locks_size(), 12);
   EXPECT_EQ(stats->bucket_upper_bounds_seconds_size(), 13);
   for (const v1::LockStat& l : stats->locks()) {
     EXPECT_EQ(l.wait_buckets_size(), 14) << l.lock();
