@@ -7,6 +7,8 @@ Steps (each can be skipped with --skip NAME):
   api      grpc_api_bench: the callback over the synchronous gRPC API
   sweep    mmload against a fresh mmsimd: every scenario at concurrency
            1, 8, 32, 128; ratios against `ping` at the same concurrency
+  pervma   mmload mixed-shared and fault-storm against mmsimd with and
+           without --per_vma_lock
   batch    mmload --stream --batch N (the Batch RPC) over unary mmload at
            the same concurrency: operations/s ratio, target >= 20
   h2load   h2load (nghttp2) with pre-encoded gRPC frames against Ping and
@@ -115,12 +117,21 @@ def step_scaling(build, reps):
          name % ("ChurnOneMm", 2), ">= 0.8"),
         ("faults beside a writer (fault items only)",
          name % ("MixedOneMm", 1), name % ("MixedOneMm", 2), "(reported)"),
+        ("faults, one mm, per-VMA lock", name % ("FaultsOneMmPerVma", 1),
+         name % ("FaultsOneMmPerVma", 2), "(reported)"),
+        ("faults beside a writer, per-VMA lock",
+         name % ("MixedOneMmPerVma", 1), name % ("MixedOneMmPerVma", 2),
+         "(reported)"),
+        ("per-VMA lock over mmap_sem: faults beside a writer (2 threads)",
+         name % ("MixedOneMm", 2), name % ("MixedOneMmPerVma", 2),
+         "> 1 (raises)"),
     ]
     rows = pair_ratios(runs, pairs)
     write("scaling", {"machine": machine(), "rows": rows}, ratio_table(
         "In-process scaling: 2 threads over 1", rows,
-        "Items/s over both threads; ratio = threads:2 / threads:1 of the "
-        "same repetition."))
+        "Items/s over both threads; ratio = value / baseline of the same "
+        "repetition (threads:2 over threads:1, or per-VMA lock over "
+        "mmap_sem)."))
 
 
 def step_api(build, reps):
@@ -144,13 +155,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_mmsimd(build):
+def start_mmsimd(build, *flags):
     """A fresh mmsimd on free loopback ports; returns (process, port)."""
     port, mport = free_port(), free_port()
     server = subprocess.Popen(
         [os.path.join(build, "server", "mmsimd"),
          "--grpc_address=127.0.0.1:%d" % port,
-         "--metrics_address=127.0.0.1:%d" % mport, "--frames=32768"],
+         "--metrics_address=127.0.0.1:%d" % mport, "--frames=32768"]
+        + list(flags),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     return server, port
@@ -247,6 +259,49 @@ def step_batch(build, seconds, concurrency, reps):
             r["ratio"]["max"], r["errors"]))
     md.append("")
     write("batch", {"machine": machine(), "rows": rows}, "\n".join(md))
+
+
+def step_pervma(build, seconds, reps):
+    """mixed-shared and fault-storm over RPC against mmsimd with and
+    without --per_vma_lock, alternating servers round by round."""
+    servers = {False: start_mmsimd(build), True: start_mmsimd(build,
+                                                               "--per_vma_lock")}
+    rows = []
+    try:
+        for scenario in ("mixed-shared", "fault-storm"):
+            for c in (8, 32):
+                runs = {False: [], True: []}
+                for _ in range(reps):
+                    for mode in (False, True):
+                        runs[mode].append(mmload(
+                            build, servers[mode][1], seconds,
+                            "--scenario=" + scenario, "--concurrency=%d" % c,
+                            "--connections=%d" % min(c, 4)))
+                base = [r["calls_per_second"] for r in runs[False]]
+                vma = [r["calls_per_second"] for r in runs[True]]
+                rows.append({"scenario": scenario, "concurrency": c,
+                             "mmap_sem": spread(base), "per_vma": spread(vma),
+                             "ratio": spread([v / b for v, b in zip(vma, base)]),
+                             "errors": sum(r["errors"] for m in runs
+                                           for r in runs[m])})
+    finally:
+        for server, _ in servers.values():
+            server.terminate()
+            server.wait(timeout=60)
+    md = ["## Per-VMA lock mode over RPC", "", machine_line(), "",
+          "mmload against two mmsimd, one with `--per_vma_lock`, %g s per "
+          "run, %d alternating rounds; ratio = calls/s with per-VMA locks "
+          "over calls/s with mmap_sem in the same round." % (seconds, reps),
+          "",
+          "| scenario | concurrency | mmap_sem calls/s | per-VMA calls/s | ratio (median; min-max) | errors |",
+          "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        md.append("| %s | %d | %.0f | %.0f | %.2f (%.2f-%.2f) | %d |" % (
+            r["scenario"], r["concurrency"], r["mmap_sem"]["median"],
+            r["per_vma"]["median"], r["ratio"]["median"], r["ratio"]["min"],
+            r["ratio"]["max"], r["errors"]))
+    md.append("")
+    write("pervma", {"machine": machine(), "rows": rows}, "\n".join(md))
 
 
 def varint(n):
@@ -360,6 +415,8 @@ def main():
     if "sweep" not in args.skip:
         step_sweep(args.build, args.seconds,
                    [int(c) for c in args.concurrency.split(",")], args.reps)
+    if "pervma" not in args.skip:
+        step_pervma(args.build, args.seconds, args.reps)
     if "batch" not in args.skip:
         step_batch(args.build, args.seconds, 8, args.reps)
     if "h2load" not in args.skip:

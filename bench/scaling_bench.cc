@@ -6,6 +6,8 @@
 //                             one shared mm (mmap_sem writers)
 //   BM_Scale_MixedOneMm       one thread faults, the other churns (readers
 //                             blocked by writers); items are faults only
+//   ...PerVma                 the same with MmConfig::per_vma_lock: faults
+//                             lock their region's range, not mmap_sem
 // Items/s at threads:2 over threads:1 is the scaling ratio
 // (bench/scaling_report.py prints it; targets in bench/README.md).
 #include <memory>
@@ -22,12 +24,13 @@ constexpr uint64_t kPages = 4096;
 constexpr uint64_t kWindowPages = 64;
 
 struct World {
-  explicit World(int mms) {
+  World(int mms, bool per_vma_lock) {
     SystemConfig config;
     config.phys.frames = 1 << 20;
+    config.mm.per_vma_lock = per_vma_lock;
     system = std::make_unique<MmRegistry>(config);
     for (int i = 0; i < mms; ++i) {
-      const int pid = *system->CreateProcess(ExecImage(), MmConfig());
+      const int pid = *system->CreateProcess(ExecImage(), config.mm);
       refs.push_back(*system->MmGet(pid));
       MmapArgs args;
       args.len = kPages * kPageSize;
@@ -52,8 +55,8 @@ World* g_world = nullptr;
 
 // Thread 0 builds the world before the timed loop starts (the loop's start
 // is a barrier for all threads) and destroys it after.
-void SetUpWorld(benchmark::State& state, int mms) {
-  if (state.thread_index() == 0) g_world = new World(mms);
+void SetUpWorld(benchmark::State& state, int mms, bool per_vma_lock = false) {
+  if (state.thread_index() == 0) g_world = new World(mms, per_vma_lock);
 }
 void TearDownWorld(benchmark::State& state) {
   if (state.thread_index() == 0) {
@@ -121,8 +124,8 @@ void BM_Scale_ChurnOneMm(benchmark::State& state) {
 
 // Thread 0 faults, thread 1 (when there is one) churns. Only thread 0
 // reports items, so items/s is fault throughput with or without a writer.
-void BM_Scale_MixedOneMm(benchmark::State& state) {
-  SetUpWorld(state, 1);
+void Mixed(benchmark::State& state, bool per_vma_lock) {
+  SetUpWorld(state, 1, per_vma_lock);
   if (state.thread_index() == 0) {
     Faults(state, 0);
   } else {
@@ -131,11 +134,21 @@ void BM_Scale_MixedOneMm(benchmark::State& state) {
   }
   TearDownWorld(state);
 }
+void BM_Scale_MixedOneMm(benchmark::State& state) { Mixed(state, false); }
+void BM_Scale_MixedOneMmPerVma(benchmark::State& state) { Mixed(state, true); }
+
+void BM_Scale_FaultsOneMmPerVma(benchmark::State& state) {
+  SetUpWorld(state, 1, true);
+  Faults(state, 0);
+  TearDownWorld(state);
+}
 
 BENCHMARK(BM_Scale_FaultsOneMm)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Scale_FaultsPrivateMms)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Scale_ChurnOneMm)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Scale_MixedOneMm)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Scale_FaultsOneMmPerVma)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Scale_MixedOneMmPerVma)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace
 }  // namespace mmsim::bench

@@ -78,7 +78,8 @@ constexpr const char* kOpNames[] = {
     "reclaim", "views",           "dying-mm",
 };
 
-class StressTest : public ::testing::Test {
+// The parameter: per-VMA lock mode (MmConfig::per_vma_lock) on or off.
+class StressTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     absl::StatusOr<StartedServer> started =
@@ -105,15 +106,16 @@ class StressTest : public ::testing::Test {
         std::chrono::seconds(60));
   }
 
-  static SystemConfig Config() {
+  static SystemConfig Config(bool per_vma_lock) {
     SystemConfig config;
+    config.mm.per_vma_lock = per_vma_lock;
     config.phys.frames = 2048;  // fewer than the pages touched: swap runs
     config.phys.swap_pages = 1 << 16;
     config.cpus = 2;
     return config;
   }
 
-  MmRegistry registry_{Config()};
+  MmRegistry registry_{Config(GetParam())};
   MmServiceImpl service_{&registry_};
   std::shared_ptr<prometheus::Registry> metrics_ =
       std::make_shared<prometheus::Registry>();
@@ -328,7 +330,7 @@ class Worker {
   absl::flat_hash_map<std::string, int> bugs_;
 };
 
-TEST_F(StressTest, ManyClientsEveryOperationNoLeakNoDeadlock) {
+TEST_P(StressTest, ManyClientsEveryOperationNoLeakNoDeadlock) {
   std::unique_ptr<client::MmClient> setup = NewClient();
   Shared shared;
   shared.pid = *setup->CreateProcess();
@@ -442,6 +444,11 @@ TEST_F(StressTest, ManyClientsEveryOperationNoLeakNoDeadlock) {
   EXPECT_EQ(stats->phys().swap_free(), stats->phys().swap_total());
   EXPECT_EQ(stats->phys().swap_cache_pages(), 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, StressTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "PerVmaLock" : "MmapSem";
+                         });
 
 }  // namespace
 }  // namespace mmsim::server
