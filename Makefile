@@ -48,7 +48,7 @@ TSAN_RUN = TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp:halt_on_error=1:
 tsan: deps $(TSAN_DIR)/CMakeCache.txt
 	$(CMAKE) --build $(TSAN_DIR) -j $(JOBS) --target core_test stress_test
 	$(TSAN_RUN) $(TSAN_DIR)/tests/core/core_test \
-	  --gtest_filter='*ConcurrencyTest.*:TaskTest.*:LockStatsTest.*:VmaLockTest.*'
+	  --gtest_filter='*ConcurrencyTest.*:TaskTest.*:LockStatsTest.*:VmaLockTest.Faults*'
 	$(TSAN_RUN) MMSIM_STRESS_SECONDS=15 $(TSAN_DIR)/tests/stress/stress_test
 
 # The C++ sources follow .clang-format (Google style).

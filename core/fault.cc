@@ -193,77 +193,92 @@ FaultResult MmStruct::HandleMmFaultUncounted(uint64_t addr, FaultAccess access,
   return result;
 }
 
-// Linux 6.4: lock_vma_under_rcu(). The snapshot stands in for the
-// RCU-walked maple tree and the range lock for vma_start_read(); the
-// snapshot loaded after the range is locked is current for that range,
-// because every change of a region locks its range before changing it and
-// republishes before unlocking.
+// Linux 6.4: lock_vma_under_rcu() and vma_start_read(). The snapshot stands
+// in for the RCU-walked maple tree; a region's seq, checked under its read
+// lock, says whether the snapshot's copy of it is still current.
 std::optional<FaultResult> MmStruct::FaultUnderVmaLock(uint64_t addr,
                                                        FaultAccess access)
-    ABSL_NO_THREAD_SAFETY_ANALYSIS {  // vma_lock_ stands in for mmap_sem_
-  // Cases the mmap_sem path decides: no region, stack growth, and a first
-  // write to a private region, which needs anon_vma_prepare().
-  auto usable = [addr, access](const Vma* vma) {
-    return vma != nullptr && vma->vm_start <= addr &&
-           !(access == FaultAccess::kWrite && (vma->vm_flags & kVmWrite) &&
-             !(vma->vm_flags & kVmShared) && vma->anon_vma == 0);
-  };
-  std::shared_ptr<const VmaSnapshot> before = LoadVmaSnapshot();
-  if (before == nullptr) return std::nullopt;
-  const Vma* guess = before->Find(addr);
-  if (!usable(guess)) return std::nullopt;
-  const VmaRangeLock::Held held =
-      vma_lock_.Lock(guess->vm_start, guess->vm_end, /*write=*/false);
-  std::shared_ptr<const VmaSnapshot> now = LoadVmaSnapshot();
-  const Vma* vma = now->Find(addr);
-  std::optional<FaultResult> result;
-  // The region may have changed before the range was locked: use it only
-  // if it still lies within the locked range.
-  if (usable(vma) && vma->vm_start >= held.start && vma->vm_end <= held.end) {
-    // The snapshot's copy is this fault's alone to read; FaultLocked does
-    // not write the region.
-    Vma copy = *vma;
-    result = FaultLocked(&copy, addr, access, /*mmap_sem_held=*/false);
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {  // the VmaLock stands in for mmap_sem_
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::shared_ptr<const VmaSnapshot> snapshot = LoadVmaSnapshot();
+    if (snapshot == nullptr) return std::nullopt;
+    const VmaSnapshot::Entry* entry = snapshot->Find(addr);
+    // Cases the mmap_sem path decides: no region, stack growth, and a first
+    // write to a private region, which needs anon_vma_prepare().
+    if (entry == nullptr || entry->vma.vm_start > addr) return std::nullopt;
+    const Vma& vma = entry->vma;
+    if (access == FaultAccess::kWrite && (vma.vm_flags & kVmWrite) &&
+        !(vma.vm_flags & kVmShared) && vma.anon_vma == 0) {
+      return std::nullopt;
+    }
+    VmaLock& lock = *entry->lock;
+    const uint64_t acquired_at = lock.sem.ReadLock();
+    std::optional<FaultResult> result;
+    if (lock.seq.load(std::memory_order_relaxed) == entry->seq) {
+      // The copy is this fault's alone; FaultLocked does not write it.
+      Vma copy = vma;
+      result = FaultLocked(&copy, addr, access, /*mmap_sem_held=*/false);
+    }
+    lock.sem.ReadUnlock(acquired_at);
+    if (result.has_value()) return result;
+    // The region changed after the snapshot was taken: look again.
   }
-  vma_lock_.Unlock(held);
-  return result;
+  return std::nullopt;
 }
 
-const Vma* MmStruct::VmaSnapshot::Find(uint64_t addr) const {
+const MmStruct::VmaSnapshot::Entry* MmStruct::VmaSnapshot::Find(
+    uint64_t addr) const {
   auto it = std::upper_bound(
-      vmas.begin(), vmas.end(), addr,
-      [](uint64_t a, const Vma& vma) { return a < vma.vm_end; });
-  return it == vmas.end() ? nullptr : &*it;
+      entries.begin(), entries.end(), addr,
+      [](uint64_t a, const Entry& e) { return a < e.vma.vm_end; });
+  return it == entries.end() ? nullptr : &*it;
 }
 
 std::shared_ptr<const MmStruct::VmaSnapshot> MmStruct::LoadVmaSnapshot() const {
-  MutexLock lock(&snapshot_lock_);
+  ReadLock lock(&snapshot_lock_);
   return vma_snapshot_;
 }
 
 void MmStruct::PublishVmaSnapshotLocked() {
   auto snapshot = std::make_shared<VmaSnapshot>();
-  snapshot->vmas.reserve(vmas_.size());
-  for (const auto& [end, vma] : vmas_) snapshot->vmas.push_back(*vma);
+  snapshot->entries.reserve(vmas_.size());
+  absl::flat_hash_map<const Vma*, std::shared_ptr<VmaLock>> locks;
+  locks.reserve(vmas_.size());
+  for (const auto& [end, vma] : vmas_) {
+    // A region keeps its lock while it lives; a new one (a split's other
+    // half, a new mapping) gets a fresh one.
+    auto it = vma_locks_.find(vma.get());
+    std::shared_ptr<VmaLock> lock = it != vma_locks_.end()
+                                        ? std::move(it->second)
+                                        : std::make_shared<VmaLock>();
+    const uint64_t seq = lock->seq.load(std::memory_order_relaxed);
+    snapshot->entries.push_back({*vma, lock, seq});
+    locks.emplace(vma.get(), std::move(lock));
+  }
+  vma_locks_ = std::move(locks);
   std::shared_ptr<const VmaSnapshot> old;
   {
-    MutexLock lock(&snapshot_lock_);
+    WriteLock lock(&snapshot_lock_);
     old = std::exchange(vma_snapshot_, std::move(snapshot));
   }
-  // The old copy is freed here, outside snapshot_lock_, unless a fault
-  // still reads it.
+  if (old != nullptr) retired_snapshots_.push_back(std::move(old));
+  // Free the replaced copies no fault holds any more: a snapshot that is
+  // no longer published gains no new holder.
+  retired_snapshots_.erase(
+      std::remove_if(retired_snapshots_.begin(), retired_snapshots_.end(),
+                     [](const std::shared_ptr<const VmaSnapshot>& s) {
+                       return s.use_count() == 1;
+                     }),
+      retired_snapshots_.end());
 }
 
 MmStruct::MmapWriteGuard::MmapWriteGuard(MmStruct* mm, Range range) : mm_(mm) {
   mm_->mmap_sem_.WriteLock();
-  if (mm_->per_vma_lock_ && range == kWhole) {
-    held_ = mm_->vma_lock_.Lock(0, ~uint64_t{0}, /*write=*/true);
-  }
+  if (range == kWhole) LockRegions(0, ~uint64_t{0});
 }
 
 void MmStruct::MmapWriteGuard::LockRange(uint64_t start, uint64_t end) {
   mm_->mmap_sem_.AssertHeld();
-  if (!mm_->per_vma_lock_ || held_.has_value()) return;
   start = std::min(start & kPageMask, kTaskSize);
   end = std::clamp(end, start, kTaskSize);
   // The region holding or ending at start, and the one holding or
@@ -276,15 +291,33 @@ void MmStruct::MmapWriteGuard::LockRange(uint64_t start, uint64_t end) {
   }
   const Vma* after = mm_->FindVmaLocked(end);
   if (after != nullptr && after->vm_start <= end) end = after->vm_end;
-  if (end <= start) end = start + kPageSize;
-  held_ = mm_->vma_lock_.Lock(start, end, /*write=*/true);
+  LockRegions(start, std::max(end, start + kPageSize));
 }
 
-MmStruct::MmapWriteGuard::~MmapWriteGuard() {
+// The locks taken here are released by the destructor: beyond what clang's
+// analysis follows.
+void MmStruct::MmapWriteGuard::LockRegions(uint64_t start, uint64_t end)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
   mm_->mmap_sem_.AssertHeld();
-  if (held_.has_value()) {
+  if (!mm_->per_vma_lock_ || locked_) return;
+  locked_ = true;
+  // Linux: vma_start_write() on each. Writers hold mmap_sem for writing,
+  // so only one locks several at a time.
+  for (auto it = mm_->vmas_.upper_bound(start);
+       it != mm_->vmas_.end() && it->second->vm_start < end; ++it) {
+    std::shared_ptr<VmaLock>& lock = mm_->vma_locks_[it->second.get()];
+    if (lock == nullptr) lock = std::make_shared<VmaLock>();
+    lock->sem.WriteLock();
+    lock->seq.fetch_add(1, std::memory_order_relaxed);
+    held_.push_back(lock);
+  }
+}
+
+MmStruct::MmapWriteGuard::~MmapWriteGuard() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  mm_->mmap_sem_.AssertHeld();
+  if (locked_) {
     mm_->PublishVmaSnapshotLocked();
-    mm_->vma_lock_.Unlock(*held_);
+    for (const std::shared_ptr<VmaLock>& lock : held_) lock->sem.WriteUnlock();
   }
   mm_->mmap_sem_.WriteUnlock();
 }

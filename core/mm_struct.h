@@ -16,12 +16,13 @@
 //                                  views read; region changes write
 //       MmStruct::page_table_lock_ [page_table_lock] that mm's page table
 //                                  and rss counters
-//       MmStruct::vma_lock_        [vma_lock, read/write] per-VMA lock
-//                                  mode only: address ranges; faults take
-//                                  their region's range alone (no
-//                                  mmap_sem), region changes the ranges
-//                                  they alter, inside mmap_sem (write)
-//         MmStruct::page_table_lock_ (also taken inside vma_lock_ alone)
+//       VmaLock::sem               [vma_lock, read/write] per-VMA lock
+//                                  mode only, one per region; a fault
+//                                  read-locks its region's alone (no
+//                                  mmap_sem); region changes write-lock
+//                                  those they alter, inside mmap_sem
+//                                  (write), in address order
+//         MmStruct::page_table_lock_ (also taken inside a VmaLock alone)
 //         PhysMem::cache_lock_     [pagecache_lock] page cache, swap cache
 //           PhysMem::alloc_lock_   [zone_lock] the frame allocator
 // Taken alone, never with another of these held: MmRegistry::mmlist_lock_
@@ -53,6 +54,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -62,7 +64,6 @@
 #include "core/page_table.h"
 #include "core/phys_mem.h"
 #include "core/vma.h"
-#include "core/vma_range_lock.h"
 
 namespace mmsim {
 
@@ -107,12 +108,12 @@ struct MmConfig {
   // fault-around off.
   uint64_t fault_around_pages = 16;
   // Beyond the 2.4 design (Linux 6.4 per-VMA locks): a user fault looks its
-  // region up in a published copy of the index and locks only that region's
-  // range (core/vma_range_lock.h), taking no mmap_sem; it falls back to
-  // mmap_sem where Linux does (no region, stack growth, a first write that
-  // needs an anon_vma, a region changed under it). Region changes lock the
-  // range they may alter and republish the copy, which costs O(map_count)
-  // per change in this mode. Same results as the default; fixed per mm.
+  // region up in a published copy of the index and read-locks only that
+  // region's lock, taking no mmap_sem; it falls back to mmap_sem where Linux
+  // does (no region, stack growth, a first write that needs an anon_vma, a
+  // region changed under it). Region changes write-lock the regions they
+  // may alter and republish the copy, which costs O(map_count) per change
+  // in this mode. Same results as the default; fixed per mm.
   bool per_vma_lock = false;
 };
 
@@ -444,17 +445,29 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
   using VmaMap = absl::btree_map<uint64_t, std::unique_ptr<Vma>>;
   struct MergeProps;
 
-  // Per-VMA lock mode: the index as faults see it without mmap_sem, an
-  // immutable copy republished by every region change before it releases
-  // the ranges it locked. Sorted by vm_end.
+  // Per-VMA lock mode (Linux: vma->vm_lock and vm_lock_seq). A writer
+  // bumps seq while it holds sem for writing, so a fault that read-locks sem
+  // and finds the seq its snapshot recorded knows no change has touched the
+  // region since that snapshot was published.
+  struct VmaLock {
+    RwSemaphore sem{LockClass::kVmaLock};
+    std::atomic<uint64_t> seq{0};
+  };
+  // The index as faults see it without mmap_sem: an immutable copy that
+  // every region change republishes before it unlocks. Sorted by vm_end.
   struct VmaSnapshot {
-    std::vector<Vma> vmas;
-    const Vma* Find(uint64_t addr) const;  // as FindVma
+    struct Entry {
+      Vma vma;
+      std::shared_ptr<VmaLock> lock;
+      uint64_t seq;  // lock->seq when published
+    };
+    std::vector<Entry> entries;
+    const Entry* Find(uint64_t addr) const;  // as FindVma
   };
 
-  // mmap_sem_ for writing; in per-VMA lock mode also vma_lock_ over the
-  // range the change may alter (the whole address space, or with kDeferred
-  // what LockRange() names, before anything changes), and on release the
+  // mmap_sem_ for writing; in per-VMA lock mode also the VmaLocks of the
+  // regions the change may alter (all of them, or with kDeferred those
+  // LockRange() names, before anything changes), and on release the
   // republished snapshot. Every region or page-table change takes mmap_sem
   // through this guard.
   class ABSL_SCOPED_LOCKABLE MmapWriteGuard {
@@ -465,13 +478,15 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
     ~MmapWriteGuard() ABSL_UNLOCK_FUNCTION();
     MmapWriteGuard(const MmapWriteGuard&) = delete;
     MmapWriteGuard& operator=(const MmapWriteGuard&) = delete;
-    // kDeferred: locks [start, end) widened to the regions that overlap or
-    // touch it (merges and splits alter those). Called once.
+    // kDeferred: locks the regions that overlap [start, end) or touch it
+    // (merges and splits alter those). Called once.
     void LockRange(uint64_t start, uint64_t end);
 
    private:
+    void LockRegions(uint64_t start, uint64_t end);
     MmStruct* const mm_;
-    std::optional<VmaRangeLock::Held> held_;
+    bool locked_ = false;
+    std::vector<std::shared_ptr<VmaLock>> held_;
   };
 
   // Per-VMA lock mode's fault; nullopt: take the mmap_sem path.
@@ -727,10 +742,17 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
 
   // Per-VMA lock mode (config.per_vma_lock at construction).
   const bool per_vma_lock_;
-  mutable VmaRangeLock vma_lock_;
-  mutable Mutex snapshot_lock_;  // guards only the pointer swap
+  // Each region's lock, by the region's address (regions do not move).
+  absl::flat_hash_map<const Vma*, std::shared_ptr<VmaLock>> vma_locks_
+      ABSL_GUARDED_BY(mmap_sem_);
+  // Guards only the pointer: faults copy it (shared), writers swap it.
+  mutable RwSemaphore snapshot_lock_;
   std::shared_ptr<const VmaSnapshot> vma_snapshot_
       ABSL_GUARDED_BY(snapshot_lock_);
+  // Replaced snapshots, freed by a writer once no fault holds them, so a
+  // fault never pays for freeing one.
+  std::vector<std::shared_ptr<const VmaSnapshot>> retired_snapshots_
+      ABSL_GUARDED_BY(mmap_sem_);
 };
 
 // Allocates a fresh anon_vma identity (process-wide, never 0).

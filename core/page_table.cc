@@ -1,5 +1,6 @@
 #include "core/page_table.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <new>
 
@@ -62,21 +63,32 @@ bool PageTable::FreeIfEmpty(uint64_t* entry, int level, uint64_t base,
   // `entry` points at a table of `level` covering [base, base + span).
   if (!(*entry & kPtePresent)) return true;
   const int shift = 12 + 9 * (level - 1);  // span of one entry of the table
+  const uint64_t span = uint64_t{1} << (shift + 9);
   Table* table = Child(*entry);
+  // Free only a table that lies wholly inside the range (free_pgtables'
+  // floor and ceiling keep tables shared with neighbouring regions). Only
+  // such a table needs all its entries read; of the others, only the
+  // children that overlap the range are visited.
+  const bool within = base >= start && base + span <= end;
+  const int first = start <= base ? 0
+                                  : static_cast<int>(std::min<uint64_t>(
+                                        (start - base) >> shift, kEntries));
+  const int last =
+      end - 1 >= base + span - 1
+          ? kEntries - 1
+          : static_cast<int>((end - 1 - base) >> shift);  // inclusive
   bool empty = true;
-  for (int i = 0; i < kEntries; ++i) {
-    const uint64_t lo = base + (uint64_t{1} << shift) * i;
-    const uint64_t hi = lo + (uint64_t{1} << shift);
-    if (level > 1 && hi > start && lo < end) {
-      if (!FreeIfEmpty(&table->e[i], level - 1, lo, start, end)) empty = false;
+  for (int i = within ? 0 : first; i <= (within ? kEntries - 1 : last); ++i) {
+    if (level > 1 && i >= first && i <= last) {
+      if (!FreeIfEmpty(&table->e[i], level - 1,
+                       base + (uint64_t{1} << shift) * i, start, end)) {
+        empty = false;
+      }
     } else if (table->e[i] != 0) {
       empty = false;
     }
   }
-  const uint64_t span = uint64_t{1} << (shift + 9);
-  // Free only a table that lies wholly inside the range (free_pgtables'
-  // floor and ceiling keep tables shared with neighbouring regions).
-  if (empty && base >= start && base + span <= end) {
+  if (empty && within) {
     ::operator delete (table, std::align_val_t{4096});
     --table_pages_;
     *entry = 0;
