@@ -75,17 +75,38 @@ def spread(values):
             "max": max(values), "n": len(values)}
 
 
-def ratio_table(title, rows, note):
-    md = ["## " + title, "", machine_line(), "",
-          "| what | baseline items/s | items/s | ratio (median; min-max) | target |",
-          "| --- | ---: | ---: | ---: | --- |"]
-    for r in rows:
-        md.append("| %s | %.0f | %.0f | %.2f (%.2f-%.2f) | %s |" % (
-            r["what"], r["baseline"]["median"], r["value"]["median"],
-            r["ratio"]["median"], r["ratio"]["min"], r["ratio"]["max"],
-            r["target"]))
-    md += ["", note, ""]
+def section(title, intro, header, lines, left=(0,), note=None):
+    """A results section in Markdown: title, machine, intro, a table whose
+    columns are right-aligned except those in `left`, and a note."""
+    md = ["## " + title, "", machine_line(), ""]
+    if intro:
+        md += [intro, ""]
+    md.append("| " + " | ".join(header) + " |")
+    md.append("| " + " | ".join("---" if i in left else "---:"
+                                for i in range(len(header))) + " |")
+    md += ["| " + " | ".join(cells) + " |" for cells in lines]
+    md.append("")
+    if note:
+        md += [note, ""]
     return "\n".join(md)
+
+
+def ratio_cell(spread_, digits=2):
+    """A spread as `median (min-max)`."""
+    f = "%%.%df" % digits
+    return (f + " (" + f + "-" + f + ")") % (
+        spread_["median"], spread_["min"], spread_["max"])
+
+
+def ratio_table(title, rows, note):
+    return section(
+        title, None,
+        ["what", "baseline items/s", "items/s", "ratio (median; min-max)",
+         "target"],
+        [[r["what"], "%.0f" % r["baseline"]["median"],
+          "%.0f" % r["value"]["median"], ratio_cell(r["ratio"]), r["target"]]
+         for r in rows],
+        left=(0, 4), note=note)
 
 
 def machine_line():
@@ -202,12 +223,13 @@ def step_sweep(build, seconds, concurrencies, reps):
     finally:
         server.terminate()
         server.wait(timeout=60)
-    md = ["## mmload sweep", "", machine_line(),
-          "", "%d s per run, median of %d runs; `vs ping` is calls/s over "
-          "`ping` at the same concurrency (target for touch-like unary "
-          "calls: >= 0.85)." % (seconds, reps), "",
-          "| scenario | concurrency | calls/s (min-max) | vs ping | p50 | p99 | errors | mmap_sem contended |",
-          "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    write("mmload", {"machine": machine(), "seconds": seconds,
+                     "results": results},
+          sweep_markdown(results, seconds, concurrencies, reps))
+
+
+def sweep_markdown(results, seconds, concurrencies, reps):
+    lines = []
     for scenario in SCENARIOS:
         for c in concurrencies:
             runs = results["%s/%d" % (scenario, c)]
@@ -217,14 +239,21 @@ def step_sweep(build, seconds, concurrencies, reps):
             mid = sorted(runs, key=lambda r: r["calls_per_second"])[len(runs) // 2]
             contended = sum(l["contended"] for l in mid["server_locks"]
                             if l["lock"] == "mmap_sem")
-            md.append("| %s | %d | %.0f (%.0f-%.0f) | %.2f | %.0fus | %.0fus | %d | %d |" % (
-                scenario, c, statistics.median(rates), min(rates), max(rates),
-                statistics.median(rates) / ping,
-                mid["latency_ns"]["p50"] / 1e3, mid["latency_ns"]["p99"] / 1e3,
-                mid["errors"], contended))
-    md.append("")
-    write("mmload", {"machine": machine(), "seconds": seconds,
-                     "results": results}, "\n".join(md))
+            lines.append([
+                scenario, "%d" % c,
+                "%.0f (%.0f-%.0f)" % (statistics.median(rates), min(rates),
+                                      max(rates)),
+                "%.2f" % (statistics.median(rates) / ping),
+                "%.0fus" % (mid["latency_ns"]["p50"] / 1e3),
+                "%.0fus" % (mid["latency_ns"]["p99"] / 1e3),
+                "%d" % mid["errors"], "%d" % contended])
+    return section(
+        "mmload sweep",
+        "%d s per run, median of %d runs; `vs ping` is calls/s over "
+        "`ping` at the same concurrency (target for touch-like unary "
+        "calls: >= 0.85)." % (seconds, reps),
+        ["scenario", "concurrency", "calls/s (min-max)", "vs ping", "p50",
+         "p99", "errors", "mmap_sem contended"], lines)
 
 
 def step_batch(build, seconds, concurrency, reps):
@@ -253,19 +282,16 @@ def step_batch(build, seconds, concurrency, reps):
     finally:
         server.terminate()
         server.wait(timeout=60)
-    md = ["## Batch stream over unary calls", "", machine_line(), "",
-          "mmload at concurrency %d, %g s per run, %d rounds; ratio = "
-          "operations/s of `--stream --batch N` over unary calls in the "
-          "same round (target: >= 20)." % (concurrency, seconds, reps), "",
-          "| scenario | batch | unary ops/s | batched ops/s | ratio (median; min-max) | errors |",
-          "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for r in rows:
-        md.append("| %s | %d | %.0f | %.0f | %.1f (%.1f-%.1f) | %d |" % (
-            r["scenario"], r["batch"], r["unary"]["median"],
-            r["batched"]["median"], r["ratio"]["median"], r["ratio"]["min"],
-            r["ratio"]["max"], r["errors"]))
-    md.append("")
-    write("batch", {"machine": machine(), "rows": rows}, "\n".join(md))
+    write("batch", {"machine": machine(), "rows": rows}, section(
+        "Batch stream over unary calls",
+        "mmload at concurrency %d, %g s per run, %d rounds; ratio = "
+        "operations/s of `--stream --batch N` over unary calls in the "
+        "same round (target: >= 20)." % (concurrency, seconds, reps),
+        ["scenario", "batch", "unary ops/s", "batched ops/s",
+         "ratio (median; min-max)", "errors"],
+        [[r["scenario"], "%d" % r["batch"], "%.0f" % r["unary"]["median"],
+          "%.0f" % r["batched"]["median"], ratio_cell(r["ratio"], 1),
+          "%d" % r["errors"]] for r in rows]))
 
 
 def step_pervma(build, seconds, reps):
@@ -295,20 +321,16 @@ def step_pervma(build, seconds, reps):
         for server, _ in servers.values():
             server.terminate()
             server.wait(timeout=60)
-    md = ["## Per-VMA lock mode over RPC", "", machine_line(), "",
-          "mmload against two mmsimd, one with `--per_vma_lock`, %g s per "
-          "run, %d alternating rounds; ratio = calls/s with per-VMA locks "
-          "over calls/s with mmap_sem in the same round." % (seconds, reps),
-          "",
-          "| scenario | concurrency | mmap_sem calls/s | per-VMA calls/s | ratio (median; min-max) | errors |",
-          "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for r in rows:
-        md.append("| %s | %d | %.0f | %.0f | %.2f (%.2f-%.2f) | %d |" % (
-            r["scenario"], r["concurrency"], r["mmap_sem"]["median"],
-            r["per_vma"]["median"], r["ratio"]["median"], r["ratio"]["min"],
-            r["ratio"]["max"], r["errors"]))
-    md.append("")
-    write("pervma", {"machine": machine(), "rows": rows}, "\n".join(md))
+    write("pervma", {"machine": machine(), "rows": rows}, section(
+        "Per-VMA lock mode over RPC",
+        "mmload against two mmsimd, one with `--per_vma_lock`, %g s per "
+        "run, %d alternating rounds; ratio = calls/s with per-VMA locks "
+        "over calls/s with mmap_sem in the same round." % (seconds, reps),
+        ["scenario", "concurrency", "mmap_sem calls/s", "per-VMA calls/s",
+         "ratio (median; min-max)", "errors"],
+        [[r["scenario"], "%d" % r["concurrency"],
+          "%.0f" % r["mmap_sem"]["median"], "%.0f" % r["per_vma"]["median"],
+          ratio_cell(r["ratio"]), "%d" % r["errors"]] for r in rows]))
 
 
 def varint(n):
@@ -393,22 +415,19 @@ def step_h2load(build, seconds, streams, reps):
     finally:
         server.terminate()
         server.wait(timeout=60)
-    md = ["## h2load cross-check", "", machine_line(), "",
-          "One connection, %d streams (h2load `-c 1 -m %d`; mmload "
-          "`--connections 1 --concurrency %d`), %g s each, %d interleaved "
-          "rounds, medians; mmsimd pinned to CPU 0 and the client to CPU 1 "
-          "(`taskset`). mmload's fault-storm with `--pages 1` sends the "
-          "same Touch as h2load's pre-encoded frame. Target: the ratio "
-          "within 0.8-1.2." % (streams, streams, streams, seconds, reps), "",
-          "| RPC | h2load req/s | mmload calls/s | mmload / h2load (min-max) | h2load status |",
-          "| --- | ---: | ---: | ---: | --- |"]
-    for r in rows:
-        md.append("| %s | %.0f | %.0f | %.2f (%.2f-%.2f) | %s |" % (
-            r["rpc"], r["h2load"]["median"], r["mmload"]["median"],
-            r["ratio"]["median"], r["ratio"]["min"], r["ratio"]["max"],
-            r["h2load_status"]))
-    md.append("")
-    write("h2load", {"machine": machine(), "rows": rows}, "\n".join(md))
+    write("h2load", {"machine": machine(), "rows": rows}, section(
+        "h2load cross-check",
+        "One connection, %d streams (h2load `-c 1 -m %d`; mmload "
+        "`--connections 1 --concurrency %d`), %g s each, %d interleaved "
+        "rounds, medians; mmsimd pinned to CPU 0 and the client to CPU 1 "
+        "(`taskset`). mmload's fault-storm with `--pages 1` sends the "
+        "same Touch as h2load's pre-encoded frame. Target: the ratio "
+        "within 0.8-1.2." % (streams, streams, streams, seconds, reps),
+        ["RPC", "h2load req/s", "mmload calls/s", "mmload / h2load (min-max)",
+         "h2load status"],
+        [[r["rpc"], "%.0f" % r["h2load"]["median"],
+          "%.0f" % r["mmload"]["median"], ratio_cell(r["ratio"]),
+          r["h2load_status"]] for r in rows], left=(0, 4)))
 
 
 def main():
