@@ -654,8 +654,8 @@ class MmStruct {  // Thread-safe: every public method takes mmap_sem_ itself.
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mmap_sem_);
 
   // --- pages (core/fault.cc); mmap_sem_ held in either mode ---
-  // (or, with mmap_sem_held false, vma_lock_ over the region's range: then
-  // reclaim may swap this mm out only by try-locking mmap_sem).
+  // (or, with mmap_sem_held false, the region's VmaLock held for reading:
+  // then reclaim may swap this mm out only by try-locking mmap_sem).
   FaultResult FaultLocked(Vma* vma, uint64_t addr, FaultAccess access,
                           bool mmap_sem_held = true)
       ABSL_SHARED_LOCKS_REQUIRED(mmap_sem_)

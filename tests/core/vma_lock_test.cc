@@ -1,5 +1,5 @@
 // Per-VMA lock mode (MmConfig::per_vma_lock): faults take their region's
-// range instead of mmap_sem, and every answer equals the default mode's.
+// own lock instead of mmap_sem, and every answer equals the default mode's.
 // The concurrent side (races, deadlocks) is ConcurrencyTest under TSan,
 // which runs in both modes.
 #include <cerrno>
@@ -34,7 +34,7 @@ LockStat Stat(const std::string& lock, const std::string& mode) {
 // Once a region has its anon_vma, faults in it take vma_lock for reading
 // and never mmap_sem; the first write fault (anon_vma_prepare) and a fault
 // in a hole still go through mmap_sem, as in Linux.
-TEST(VmaLockTest, FaultsTakeTheRegionsRangeNotMmapSem) {
+TEST(VmaLockTest, FaultsTakeTheRegionsLockNotMmapSem) {
   MmStruct mm(PerVma(true));
   MmapArgs args;
   args.len = 16 * kPage;
